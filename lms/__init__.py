@@ -1,0 +1,48 @@
+"""E-learning for grassroots trade-union officers."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from lms import config
+from lms.db import db
+from lms.extensions import babel, csrf, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: settings, extensions, then each room in dependency order."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config)
+    app.config.from_prefixed_env("LMS")
+    if test_config:
+        app.config.update(test_config)
+
+    from lms import web
+
+    web.apply_settings(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale, timezone_selector=web.select_timezone)
+    web.init_app(app)
+
+    from lms.accounts.views import bp as accounts_bp
+    from lms.orgs.views import bp as orgs_bp
+    from lms.site.views import bp as site_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(orgs_bp)
+    app.register_blueprint(site_bp)
+
+    from lms import cli
+
+    cli.init_app(app)
+    return app

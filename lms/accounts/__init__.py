@@ -1,0 +1,1 @@
+"""People's accounts: sign-in and sign-out, passwords, roles and language."""

@@ -1,0 +1,1 @@
+"""The front door: each role's home page, health check, help and privacy pages."""

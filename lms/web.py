@@ -1,0 +1,221 @@
+"""Request plumbing shared by every room: settings, locale, headers, request ids and errors."""
+
+import logging
+import secrets
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lms import audit, config
+from lms.db import VN_TZ, db
+
+log = logging.getLogger("lms")
+
+
+def apply_settings(app: Flask) -> None:
+    """Derive dependent settings and refuse an unsafe production configuration."""
+    key = app.config.get("SECRET_KEY") or ""
+    if key in ("", config.DEFAULT_SECRET_KEY) and not (app.debug or app.testing):
+        raise RuntimeError(
+            "LMS_SECRET_KEY is not set: refusing to start with the development key. "
+            "Set LMS_SECRET_KEY to a long random value (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')."
+        )
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    secure = bool(app.config["SECURE_COOKIES"])
+    app.config["SESSION_COOKIE_SECURE"] = secure
+    app.config["REMEMBER_COOKIE_SECURE"] = secure
+    # The __Host- prefix pins the cookie to this host and path; browsers demand Secure for it.
+    app.config["SESSION_COOKIE_NAME"] = "__Host-lms" if secure else "lms"
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+
+def database_url(app: Flask) -> str:
+    """The SQLAlchemy URL: LMS_DATABASE_URL, or a SQLite file in the instance folder."""
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        import os
+
+        os.makedirs(app.instance_path, exist_ok=True)
+        return f"sqlite:///{app.instance_path}/lms.db"
+    # People paste plain postgresql:// URLs; the installed driver is psycopg 3.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return str(url)
+
+
+def select_locale() -> str:
+    """The user's own choice, then the pre-login cookie, then Vietnamese; never the browser's."""
+    choices = ("vi", "en")
+    if not has_request_context():  # command-line tools speak Vietnamese
+        return "vi"
+    if current_user and current_user.is_authenticated and current_user.locale in choices:
+        return str(current_user.locale)
+    lang = request.cookies.get("lang")
+    return lang if lang in choices else "vi"
+
+
+def select_timezone() -> str:
+    return "Asia/Ho_Chi_Minh"
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters, hooks and error handlers used on every request."""
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters.update(vndate=format_vn_date, vndatetime=format_vn_datetime,
+                                 number=format_number)
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "vi")
+    app.before_request(_start_request)
+    app.after_request(_secure_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(sa.exc.OperationalError, _database_down)
+    app.register_error_handler(sa.exc.InterfaceError, _database_down)
+    app.register_error_handler(Exception, _server_error)
+    audit.configure(app)
+
+
+def format_vn_date(value: date | datetime | None) -> str:
+    """dd/mm/yyyy, taking an aware datetime into Vietnam's time zone first."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(VN_TZ)
+    return value.strftime("%d/%m/%Y")
+
+
+def format_vn_datetime(value: datetime | None) -> str:
+    """HH:MM dd/mm/yyyy in Vietnam's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+
+
+def format_number(value: float | int | None) -> str:
+    """1.000,5 in Vietnamese, 1,000.5 in English."""
+    return "" if value is None else format_decimal(value)
+
+
+def _start_request() -> None:
+    g.request_id = secrets.token_hex(8)
+
+
+def _secure_headers(response):  # type: ignore[no-untyped-def]
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'",
+    )
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Permissions-Policy"] = "geolocation=(), microphone=(), camera=()"
+    if request.endpoint != "static":
+        # Pages may carry personal data: never keep them in a shared or back/forward cache.
+        headers["Cache-Control"] = "no-store"
+    if current_app.config["SECURE_COOKIES"]:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if getattr(g, "request_id", None):
+        headers["X-Request-Id"] = g.request_id
+    return response
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return request.path.startswith("/api/") or request.path == "/healthz" or (
+        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def error_response(status: int, message: str, template: str = "errors/error.html") -> ResponseReturnValue:
+    """An error page (or JSON) in the user's language with the request id for support."""
+    request_id = getattr(g, "request_id", "")
+    if wants_json():
+        return jsonify(error=message, status=status, request_id=request_id), status
+    return render_template(template, status=status, message=message, request_id=request_id), status
+
+
+ERROR_MESSAGES = {
+    400: lambda: _("The request could not be understood. Please check what you entered and try again."),
+    403: lambda: _("You do not have permission to open this page."),
+    404: lambda: _("The page you asked for does not exist or is not available to you."),
+    405: lambda: _("This action cannot be performed this way."),
+    413: lambda: _("What you sent is too large. Please shorten it or send a smaller file."),
+    429: lambda: _("Too many attempts. Please wait a little and try again."),
+    500: lambda: _("Something went wrong on our side. Please try again in a moment."),
+    503: lambda: _("The system is temporarily unavailable. Please try again in a few minutes."),
+}
+
+
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    status = exc.code or 500
+    if status == 403:
+        audit.log_event("access.denied", path=request.path)
+    # abort(code, description) carries a translated message; Werkzeug's own English default does not.
+    custom = exc.description if exc.description != type(exc).description else None
+    message = custom or ERROR_MESSAGES.get(status, ERROR_MESSAGES[400])()
+    response = make_response(error_response(status, message))
+    # Keep Retry-After (429) and Allow (405) that the exception carries.
+    for name, value in exc.get_headers():
+        if name in ("Retry-After", "Allow"):
+            response.headers[name] = value
+    return response
+
+
+def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
+    audit.log_event("csrf.failed", path=request.path, reason=exc.description)
+    return error_response(
+        400,
+        _("Your form has expired or was sent from another page. Please go back, reload the page "
+          "and send it again."),
+    )
+
+
+def _database_down(exc: Exception) -> ResponseReturnValue:
+    db.session.rollback()
+    log.error("database unavailable: %s", type(exc).__name__, extra={"event": "db.unavailable"})
+    return error_response(503, ERROR_MESSAGES[503](), template="errors/error.html")
+
+
+def _server_error(exc: Exception) -> ResponseReturnValue:
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    db.session.rollback()
+    log.exception("unhandled error", extra={"event": "error"})
+    return error_response(500, ERROR_MESSAGES[500]())
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """A local path to return to after sign-in, or None for anything that could leave the site."""
+    if not target or any(ch in target for ch in "\\\r\n\t\x00"):
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

@@ -1,0 +1,146 @@
+"""Test fixtures: one migrated database per run (SQLite file or PostgreSQL), a rolled-back
+transaction around each test, an HTTP client with CSRF handling, and sign-in helpers."""
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import orm
+
+from lms import create_app
+from lms.db import db
+
+BACKEND = os.environ.get("LMS_TEST_BACKEND", "sqlite")
+PG_URL = os.environ.get("LMS_TEST_DATABASE_URL", "")
+REQUIRE_ALL = os.environ.get("LMS_REQUIRE_ALL_SUITES") == "1"
+TEST_PASSWORD = "mat-khau-thu-nghiem"  # noqa: S105
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database backend: {BACKEND}" + (f" ({_redact(PG_URL)})" if BACKEND == "postgresql" else "")
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def base_config(database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": database_url,
+        "SECURE_COOKIES": False,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 8,
+        "ARGON2_PARALLELISM": 1,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if BACKEND == "postgresql":
+        if not PG_URL:
+            message = "PostgreSQL suite: LMS_TEST_DATABASE_URL is not set"
+            if REQUIRE_ALL:
+                pytest.fail(message)
+            pytest.skip(message)
+        return PG_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app(base_config(database_url))
+    with app.app_context():
+        reset_database(db.engine)
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def reset_database(engine: sa.Engine) -> None:
+    """Drop everything so the migrations run from an empty database."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        else:
+            meta = sa.MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(autouse=True)
+def _db_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run each test that uses the app inside a transaction that is rolled back afterwards."""
+    if "app" not in request.fixturenames or request.node.get_closest_marker("real_commits"):
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        factory = orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        db.session = orm.scoped_session(factory, scopefunc=_app_ctx_id)  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[None]:
+    with app.test_request_context():
+        yield
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Client(FlaskClient):
+    """A test client that fetches a CSRF token before each form POST (unless told not to)."""
+
+    def csrf_token(self) -> str:
+        """The token of this client's session, read from a page (every page carries one)."""
+        page = self.get("/help")
+        match = _CSRF.search(page.get_data(as_text=True))
+        assert match, "no CSRF token found in the page"
+        return match.group(1)
+
+    def post_form(self, url: str, data: dict | None = None, *, csrf: bool = True, **kwargs):  # type: ignore[no-untyped-def]
+        data = dict(data or {})
+        if csrf and "csrf_token" not in data:
+            data["csrf_token"] = self.csrf_token()
+        return self.post(url, data=data, **kwargs)
+
+    def login(self, username: str, password: str = TEST_PASSWORD):  # type: ignore[no-untyped-def]
+        return self.post_form("/login", {"username": username, "password": password})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        return self.post_form("/logout")
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    app.test_client_class = Client
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
