@@ -66,8 +66,11 @@ PEOPLE = [
 def demo_command(force: bool) -> None:
     """Load a demo federation (a province, two districts, twelve unions, one account per role)."""
     if current_app.config["SECURE_COOKIES"] and not force:
-        click.echo("Lỗi: máy chủ đang ở chế độ vận hành (LMS_SECURE_COOKIES bật); dữ liệu mẫu có "
-                   "mật khẩu công khai. Dùng --force nếu thật sự muốn nạp.", err=True)
+        click.echo(
+            "Lỗi: máy chủ đang ở chế độ vận hành (LMS_SECURE_COOKIES bật); dữ liệu mẫu có "
+            "mật khẩu công khai. Dùng --force nếu thật sự muốn nạp.",
+            err=True,
+        )
         sys.exit(1)
     load_demo()
     db.session.commit()
@@ -75,27 +78,44 @@ def demo_command(force: bool) -> None:
     click.echo(f"Mật khẩu của mọi tài khoản mẫu: {DEMO_PASSWORD}")
     for username, name, role, unit, position, can_sign_in in PEOPLE:
         if can_sign_in:
-            click.echo(f"  {role:8} {username:12} {name}" + (f" ({position}, {unit})" if position else ""))
+            click.echo(
+                f"  {role:8} {username:12} {name}" + (f" ({position}, {unit})" if position else "")
+            )
 
 
 def load_demo() -> None:
     """Create the demo units and people that are missing; leave existing ones as they are."""
     for code, name, kind, parent, sector, members in UNITS:
         if orgs.get_org_by_code(code) is None:
-            orgs.create_org(code=code, name=name, kind=kind,
-                            parent=orgs.require_org(parent) if parent else None,
-                            sector=sector, member_count=members)
+            orgs.create_org(
+                code=code,
+                name=name,
+                kind=kind,
+                parent=orgs.require_org(parent) if parent else None,
+                sector=sector,
+                member_count=members,
+            )
     for username, name, role, unit, position, can_sign_in in PEOPLE:
         if _user_exists(username):
             continue
         phone = username if username[0].isdigit() else None
-        orgs.create_person(actor=None, full_name=name, role=role, username=None if phone else username,
-                           phone=phone, org_code=unit, position=position,
-                           password=DEMO_PASSWORD if can_sign_in else None)
+        orgs.create_person(
+            actor=None,
+            full_name=name,
+            role=role,
+            username=None if phone else username,
+            phone=phone,
+            org_code=unit,
+            position=position,
+            password=DEMO_PASSWORD if can_sign_in else None,
+        )
 
 
 def _user_exists(username: str) -> bool:
-    return bool(db.session.scalar(
-        sa.select(sa.func.count()).select_from(User).where(sa.or_(User.username == username,
-                                                                 User.phone == username))))
-
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(User)
+            .where(sa.or_(User.username == username, User.phone == username))
+        )
+    )

@@ -84,8 +84,9 @@ def init_app(app: Flask) -> None:
     """Register the filters, hooks and error handlers used on every request."""
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.filters.update(vndate=format_vn_date, vndatetime=format_vn_datetime,
-                                 number=format_number)
+    app.jinja_env.filters.update(
+        vndate=format_vn_date, vndatetime=format_vn_datetime, number=format_number
+    )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "vi")
     app.before_request(_start_request)
     app.after_request(_secure_headers)
@@ -146,12 +147,19 @@ def _secure_headers(response):  # type: ignore[no-untyped-def]
 
 def wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return request.path.startswith("/api/") or request.path == "/healthz" or (
-        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        request.path.startswith("/api/")
+        or request.path == "/healthz"
+        or (
+            best == "application/json"
+            and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+        )
     )
 
 
-def error_response(status: int, message: str, template: str = "errors/error.html") -> ResponseReturnValue:
+def error_response(
+    status: int, message: str, template: str = "errors/error.html"
+) -> ResponseReturnValue:
     """An error page (or JSON) in the user's language with the request id for support."""
     request_id = getattr(g, "request_id", "")
     if wants_json():
@@ -160,7 +168,9 @@ def error_response(status: int, message: str, template: str = "errors/error.html
 
 
 ERROR_MESSAGES = {
-    400: lambda: _("The request could not be understood. Please check what you entered and try again."),
+    400: lambda: _(
+        "The request could not be understood. Please check what you entered and try again."
+    ),
     403: lambda: _("You do not have permission to open this page."),
     404: lambda: _("The page you asked for does not exist or is not available to you."),
     405: lambda: _("This action cannot be performed this way."),
@@ -175,7 +185,7 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
     if status == 403:
         audit.log_event("access.denied", path=request.path)
-    # abort(code, description) carries a translated message; Werkzeug's own English default does not.
+    # abort(code, description) carries a translated message; Werkzeug's English default does not.
     custom = exc.description if exc.description != type(exc).description else None
     message = custom or ERROR_MESSAGES.get(status, ERROR_MESSAGES[400])()
     response = make_response(error_response(status, message))
@@ -190,8 +200,10 @@ def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
     audit.log_event("csrf.failed", path=request.path, reason=exc.description)
     return error_response(
         400,
-        _("Your form has expired or was sent from another page. Please go back, reload the page "
-          "and send it again."),
+        _(
+            "Your form has expired or was sent from another page. Please go back, reload the page "
+            "and send it again."
+        ),
     )
 
 

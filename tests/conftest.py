@@ -1,6 +1,7 @@
 """Test fixtures: one migrated database per run (SQLite file or PostgreSQL), a rolled-back
 transaction around each test, an HTTP client with CSRF handling, and sign-in helpers."""
 
+import contextvars
 import os
 import re
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ TEST_PASSWORD = "mat-khau-thu-nghiem"  # noqa: S105
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"database backend: {BACKEND}" + (f" ({_redact(PG_URL)})" if BACKEND == "postgresql" else "")
+    return f"database backend: {BACKEND}" + (
+        f" ({_redact(PG_URL)})" if BACKEND == "postgresql" else ""
+    )
 
 
 def _redact(url: str) -> str:
@@ -113,7 +116,14 @@ _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 class Client(FlaskClient):
-    """A test client that fetches a CSRF token before each form POST (unless told not to)."""
+    """A test client that fetches a CSRF token before each form POST (unless told not to).
+
+    Each request runs in an empty context, as in a real server: otherwise Flask would reuse
+    the test's application context, and `g` (caches, the loaded user) would leak between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
     def csrf_token(self) -> str:
         """The token of this client's session, read from a page (every page carries one)."""
@@ -122,16 +132,16 @@ class Client(FlaskClient):
         assert match, "no CSRF token found in the page"
         return match.group(1)
 
-    def post_form(self, url: str, data: dict | None = None, *, csrf: bool = True, **kwargs):  # type: ignore[no-untyped-def]
+    def post_form(self, url: str, data: dict | None = None, *, csrf: bool = True, **kwargs):
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
             data["csrf_token"] = self.csrf_token()
         return self.post(url, data=data, **kwargs)
 
-    def login(self, username: str, password: str = TEST_PASSWORD):  # type: ignore[no-untyped-def]
+    def login(self, username: str, password: str = TEST_PASSWORD):
         return self.post_form("/login", {"username": username, "password": password})
 
-    def logout(self):  # type: ignore[no-untyped-def]
+    def logout(self):
         return self.post_form("/logout")
 
 
@@ -142,5 +152,21 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def runner(app: Flask):  # type: ignore[no-untyped-def]
+def runner(app: Flask):
     return app.test_cli_runner()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI (LMS_REQUIRE_ALL_SUITES=1) a skipped test means a suite did not really run: fail."""
+    if not REQUIRE_ALL or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reasons = sorted({str(getattr(r, "longrepr", ""))[:200] for r in skipped})
+        print(
+            f"\n{len(skipped)} test(s) skipped while LMS_REQUIRE_ALL_SUITES=1:",
+            *reasons,
+            sep="\n  ",
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

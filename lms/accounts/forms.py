@@ -8,7 +8,10 @@ from lms.forms import BaseForm
 class LoginForm(BaseForm):
     username = StringField(
         _l("Username or phone number"),
-        validators=[DataRequired(_l("Please enter your username or phone number.")), Length(max=100)],
+        validators=[
+            DataRequired(_l("Please enter your username or phone number.")),
+            Length(max=100),
+        ],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "inputmode": "text"},
     )
     password = PasswordField(
@@ -28,18 +31,24 @@ class ChangePasswordForm(BaseForm):
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(_l("Please enter a new password.")), Length(max=1024)],
-        description=_l("At least 8 characters. A short sentence is easy to remember and hard to guess."),
+        description=_l(
+            "At least 8 characters. A short sentence is easy to remember and hard to guess."
+        ),
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         _l("New password again"),
-        validators=[DataRequired(_l("Please type the new password again.")),
-                    EqualTo("new_password", _l("The two new passwords are not the same."))],
+        validators=[
+            DataRequired(_l("Please type the new password again.")),
+            EqualTo("new_password", _l("The two new passwords are not the same.")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     end_others = BooleanField(_l("Sign out my other devices"), default=True)
 
 
 class LanguageForm(BaseForm):
-    locale = SelectField(_l("Language"), choices=[SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "English")])
+    locale = SelectField(
+        _l("Language"), choices=[SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "English")]
+    )
     next = HiddenField()

@@ -61,7 +61,9 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     """Check a password; with no stored hash, spend the same time on a dummy to hide that."""
     hasher = _hasher()
     try:
-        return hasher.verify(stored_hash or _dummy_hash(), normalise(password)) and bool(stored_hash)
+        return hasher.verify(stored_hash or _dummy_hash(), normalise(password)) and bool(
+            stored_hash
+        )
     except (VerificationError, InvalidHashError):
         return False
 

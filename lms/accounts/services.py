@@ -39,7 +39,7 @@ class Throttled(Exception):
 
 
 def login_key(identifier: str) -> str:
-    """The canonical form of what someone typed to sign in: a phone's national form, or lowercase."""
+    """What someone typed to sign in, canonical: a phone's national form, or lowercase."""
     text = unicodedata.normalize("NFC", identifier or "").strip()
     if looks_like_phone(text):
         try:
@@ -126,7 +126,9 @@ def _token_hash(token: str) -> str:
 def start_session(user: User, user_agent: str = "") -> str:
     """Open a server-side session for this user and return its secret token."""
     token = secrets.token_urlsafe(32)
-    db.session.add(UserSession(user=user, token_hash=_token_hash(token), user_agent=user_agent[:200]))
+    db.session.add(
+        UserSession(user=user, token_hash=_token_hash(token), user_agent=user_agent[:200])
+    )
     user.session_token = token
     return token
 
@@ -156,7 +158,9 @@ def load_session_user(token: str) -> User | None:
 def end_session(token: str | None) -> None:
     """End one session: its cookie, wherever it was copied, no longer signs anyone in."""
     if token:
-        db.session.execute(sa.delete(UserSession).where(UserSession.token_hash == _token_hash(token)))
+        db.session.execute(
+            sa.delete(UserSession).where(UserSession.token_hash == _token_hash(token))
+        )
 
 
 def end_other_sessions(user: User, keep_token: str | None) -> int:
@@ -185,7 +189,7 @@ def set_password(user: User, password: str) -> None:
 
 
 def change_password(user: User, current: str, new: str, *, end_others: bool) -> int:
-    """Change the user's own password after checking the current one; optionally sign out elsewhere."""
+    """Change one's own password after checking the current one; optionally sign out elsewhere."""
     if not passwords.verify_password(user.password_hash, current):
         raise AccountError("wrong_current_password")
     validate_new_password(user, new)
@@ -254,7 +258,9 @@ def create_user(
             norm_phone = normalise_phone(phone)
         except InvalidPhone as exc:
             raise AccountError("invalid_phone", value=phone) from exc
-    name = canonical_username(username) if username else (norm_phone or generate_username(full_name))
+    name = (
+        canonical_username(username) if username else (norm_phone or generate_username(full_name))
+    )
     _check_unique(name, norm_phone)
     user = User(
         username=name,
@@ -278,8 +284,11 @@ def create_user(
 def _check_unique(username: str, phone: str | None) -> None:
     taken = db.session.scalar(
         sa.select(sa.func.count()).where(
-            sa.or_(User.username == username, User.phone == username,
-                   *([User.phone == phone, User.username == phone] if phone else []))
+            sa.or_(
+                User.username == username,
+                User.phone == username,
+                *([User.phone == phone, User.username == phone] if phone else []),
+            )
         )
     )
     if taken:

@@ -45,12 +45,18 @@ def login() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return render_template("accounts/login.html", form=form), 400 if form.errors else 200
     try:
-        user = services.authenticate(form.username.data, form.password.data, request.remote_addr or "")
+        user = services.authenticate(
+            form.username.data, form.password.data, request.remote_addr or ""
+        )
     except services.Throttled as exc:
         db.session.commit()
-        raise TooManyRequests(_("Too many failed sign-ins. Please wait %(minutes)s minutes and try "
-                                "again.", minutes=max(1, exc.retry_after // 60)),
-                              retry_after=exc.retry_after) from None
+        raise TooManyRequests(
+            _(
+                "Too many failed sign-ins. Please wait %(minutes)s minutes and try again.",
+                minutes=max(1, exc.retry_after // 60),
+            ),
+            retry_after=exc.retry_after,
+        ) from None
     if user is None:
         db.session.commit()  # keep the failure count
         flash(_("The username or password is not correct."), "error")
@@ -83,8 +89,12 @@ def logout() -> ResponseReturnValue:
 @bp.get("/account")
 @login_required
 def account() -> ResponseReturnValue:
-    return render_template("accounts/account.html", language_form=LanguageForm(locale=current_user.locale or "vi"),
-                           sessions_form=EmptyForm(), session_count=len(current_user.sessions))
+    return render_template(
+        "accounts/account.html",
+        language_form=LanguageForm(locale=current_user.locale or "vi"),
+        sessions_form=EmptyForm(),
+        session_count=len(current_user.sessions),
+    )
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -93,16 +103,26 @@ def password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            ended = services.change_password(current_user, form.current_password.data,
-                                             form.new_password.data, end_others=form.end_others.data)
+            ended = services.change_password(
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                end_others=form.end_others.data,
+            )
         except services.AccountError as exc:
             form.form_errors.append(services.message(exc))
         else:
             db.session.commit()
             flash(_("Your password has been changed."), "success")
             if ended:
-                flash(ngettext("%(num)d other device was signed out.",
-                               "%(num)d other devices were signed out.", ended), "success")
+                flash(
+                    ngettext(
+                        "%(num)d other device was signed out.",
+                        "%(num)d other devices were signed out.",
+                        ended,
+                    ),
+                    "success",
+                )
             return redirect(url_for("accounts.account"))
     status = 400 if form.errors or form.form_errors else 200
     return render_template("accounts/password.html", form=form), status
@@ -114,8 +134,14 @@ def end_other_sessions() -> ResponseReturnValue:
     if EmptyForm().validate_on_submit():
         ended = services.end_other_sessions(current_user, current_user.session_token)
         db.session.commit()
-        flash(ngettext("%(num)d other device was signed out.",
-                       "%(num)d other devices were signed out.", ended), "success")
+        flash(
+            ngettext(
+                "%(num)d other device was signed out.",
+                "%(num)d other devices were signed out.",
+                ended,
+            ),
+            "success",
+        )
     return redirect(url_for("accounts.account"))
 
 
@@ -128,6 +154,12 @@ def language() -> ResponseReturnValue:
         services.set_locale(current_user, form.locale.data)
         db.session.commit()
     response = redirect(safe_next_url(form.next.data) or url_for("site.home"))
-    response.set_cookie("lang", form.locale.data, max_age=365 * 24 * 3600, samesite="Lax",
-                        secure=bool(request.is_secure), httponly=True)
+    response.set_cookie(
+        "lang",
+        form.locale.data,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=bool(request.is_secure),
+        httponly=True,
+    )
     return response

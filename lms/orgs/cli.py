@@ -25,13 +25,15 @@ def _fail(exc: Exception) -> None:
 @click.option("--parent", default=None, help="Code of the unit above.")
 @click.option("--sector", type=click.Choice(["state", "non_state"]), default=None)
 @click.option("--members", type=click.IntRange(min=0), default=None, help="Number of members.")
-def create_org(code: str, name: str, kind: str, parent: str | None, sector: str | None,
-               members: int | None) -> None:
+def create_org(
+    code: str, name: str, kind: str, parent: str | None, sector: str | None, members: int | None
+) -> None:
     """Create a unit in the organisation tree."""
     try:
         parent_org = services.require_org(parent) if parent else None
-        org = services.create_org(code=code, name=name, kind=kind, parent=parent_org, sector=sector,
-                                  member_count=members)
+        org = services.create_org(
+            code=code, name=name, kind=kind, parent=parent_org, sector=sector, member_count=members
+        )
     except services.OrgError as exc:
         _fail(exc)
     db.session.commit()
@@ -41,16 +43,30 @@ def create_org(code: str, name: str, kind: str, parent: str | None, sector: str 
 @user_cli.command("create")
 @click.option("--username", default=None, help="Username or phone number.")
 @click.option("--password", default=None, help="Initial password (omit to set it later).")
-@click.option("--role", type=click.Choice(["learner", "trainer", "staff", "admin"]), default="learner")
-@click.option("--org", "org_code", default=None, help="Code of the person's unit (staff: their scope).")
-@click.option("--position", default=None,
-              type=click.Choice(["chair", "vice_chair", "group_leader", "collaborator", "core_member"]))
+@click.option(
+    "--role", type=click.Choice(["learner", "trainer", "staff", "admin"]), default="learner"
+)
+@click.option(
+    "--org", "org_code", default=None, help="Code of the person's unit (staff: their scope)."
+)
+@click.option(
+    "--position",
+    default=None,
+    type=click.Choice(["chair", "vice_chair", "group_leader", "collaborator", "core_member"]),
+)
 @click.option("--full-name", default=None, help="Full name (default: the username).")
 @click.option("--phone", default=None, help="Phone number, if the username is not one.")
 @click.option("--must-change-password/--no-must-change-password", default=False)
-def create_user(username: str | None, password: str | None, role: str, org_code: str | None,
-                position: str | None, full_name: str | None, phone: str | None,
-                must_change_password: bool) -> None:
+def create_user(
+    username: str | None,
+    password: str | None,
+    role: str,
+    org_code: str | None,
+    position: str | None,
+    full_name: str | None,
+    phone: str | None,
+    must_change_password: bool,
+) -> None:
     """Create an account, optionally attached to a unit with a position."""
     if not username and not phone:
         raise click.UsageError("give --username or --phone")
@@ -59,12 +75,18 @@ def create_user(username: str | None, password: str | None, role: str, org_code:
     if username and not phone and looks_like_phone(username):
         phone = username
     try:
-        user = services.create_person(actor=None, full_name=full_name or username or phone or "",
-                                      role=role, username=username, phone=phone, password=password,
-                                      org_code=org_code, position=position,
-                                      must_change_password=must_change_password)
+        user = services.create_person(
+            actor=None,
+            full_name=full_name or username or phone or "",
+            role=role,
+            username=username,
+            phone=phone,
+            password=password,
+            org_code=org_code,
+            position=position,
+            must_change_password=must_change_password,
+        )
     except (services.OrgError, AccountError) as exc:
         _fail(exc)
     db.session.commit()
     click.echo(f"Đã tạo tài khoản {user.username} ({user.role.value})")
-

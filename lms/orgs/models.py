@@ -74,9 +74,7 @@ class Organization(Model):
     member_count: Mapped[int | None]
     created_dt: Mapped[datetime] = mapped_column(default=utcnow)
 
-    parent: Mapped["Organization | None"] = orm.relationship(
-        remote_side=[id], lazy="raise_on_sql"
-    )
+    parent: Mapped["Organization | None"] = orm.relationship(remote_side=[id], lazy="raise_on_sql")
 
     @property
     def is_grassroots(self) -> bool:

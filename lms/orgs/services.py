@@ -28,13 +28,17 @@ class OrgError(ValueError):
 
 
 MESSAGES = {
-    "invalid_code": _l("“%(value)s” cannot be a unit code: use up to 40 letters, digits, dots or "
-                       "dashes, without spaces or accents."),
+    "invalid_code": _l(
+        "“%(value)s” cannot be a unit code: use up to 40 letters, digits, dots or "
+        "dashes, without spaces or accents."
+    ),
     "code_taken": _l("A unit with the code “%(value)s” already exists."),
     "unknown_org": _l("There is no unit with the code “%(value)s”."),
     "out_of_scope": _l("The unit “%(value)s” is outside the part of the organisation you manage."),
-    "invalid_kind": _l("“%(value)s” cannot be a kind of unit: use lowercase unaccented letters "
-                       "and underscores, e.g. province, district, grassroots."),
+    "invalid_kind": _l(
+        "“%(value)s” cannot be a kind of unit: use lowercase unaccented letters "
+        "and underscores, e.g. province, district, grassroots."
+    ),
     "missing_name": _l("Please enter the unit's name."),
     "parent_is_grassroots": _l("A grassroots union cannot have units under it."),
     "grassroots_needs_sector": _l("A grassroots union needs its sector (state or non-state)."),
@@ -68,7 +72,9 @@ def subtree_clause(root: Organization, column: sa.ColumnElement[str] = Organizat
 
 
 def get_org_by_code(code: str) -> Organization | None:
-    return db.session.scalars(sa.select(Organization).where(Organization.code == code.strip())).first()
+    return db.session.scalars(
+        sa.select(Organization).where(Organization.code == code.strip())
+    ).first()
 
 
 def require_org(code: str) -> Organization:
@@ -135,9 +141,16 @@ def create_org(
     sector_value = _check_grassroots_fields(kind, sector, member_count)
     if get_org_by_code(code):
         raise OrgError("code_taken", value=code)
-    org = Organization(code=code, name=name, kind=kind, parent_id=parent.id if parent else None,
-                       sector=sector_value, member_count=member_count, path="/pending/",
-                       depth=parent.depth + 1 if parent else 0)
+    org = Organization(
+        code=code,
+        name=name,
+        kind=kind,
+        parent_id=parent.id if parent else None,
+        sector=sector_value,
+        member_count=member_count,
+        path="/pending/",
+        depth=parent.depth + 1 if parent else 0,
+    )
     db.session.add(org)
     db.session.flush()  # the id is part of the path
     org.path = f"{parent.path if parent else '/'}{org.id}/"
@@ -146,7 +159,9 @@ def create_org(
     return org
 
 
-def _check_grassroots_fields(kind: str, sector: str | None, member_count: int | None) -> Sector | None:
+def _check_grassroots_fields(
+    kind: str, sector: str | None, member_count: int | None
+) -> Sector | None:
     if kind != GRASSROOTS:
         if sector or member_count is not None:
             raise OrgError("not_grassroots")
@@ -166,7 +181,7 @@ def ancestors(org: Organization, *, within: Organization | None = None) -> list[
     """The chain from the root (or from `within`) down to org's parent, in one query."""
     ids = org.ancestor_ids
     if within is not None:
-        ids = ids[ids.index(within.id):] if within.id in ids else []
+        ids = ids[ids.index(within.id) :] if within.id in ids else []
     if not ids:
         return []
     rows = db.session.scalars(sa.select(Organization).where(Organization.id.in_(ids))).all()
@@ -181,13 +196,20 @@ class ChildRow:
     chairs: int
 
 
-def list_children(org: Organization | None, *, page: int = 1, per_page: int = 50) -> tuple[list[ChildRow], int]:
+def list_children(
+    org: Organization | None, *, page: int = 1, per_page: int = 50
+) -> tuple[list[ChildRow], int]:
     """org's direct children with the number of grassroots unions under each and their chairs."""
-    parent_filter = Organization.parent_id.is_(None) if org is None else Organization.parent_id == org.id
+    parent_filter = (
+        Organization.parent_id.is_(None) if org is None else Organization.parent_id == org.id
+    )
     total = db.session.scalar(sa.select(sa.func.count()).where(parent_filter)) or 0
     children = db.session.scalars(
-        sa.select(Organization).where(parent_filter).order_by(Organization.name, Organization.id)
-        .limit(per_page).offset((page - 1) * per_page)
+        sa.select(Organization)
+        .where(parent_filter)
+        .order_by(Organization.name, Organization.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     counts = _subtree_counts([c.id for c in children])
     return [ChildRow(c, *counts.get(c.id, (0, 0))) for c in children], total
@@ -202,11 +224,18 @@ def _subtree_counts(ids: list[int]) -> dict[int, tuple[int, int]]:
     upper = sa.func.substr(node.path, 1, sa.func.length(node.path) - 1).concat("0")
     chair = sa.orm.aliased(Officer)
     rows = db.session.execute(
-        sa.select(node.id, sa.func.count(sa.distinct(leaf.id)), sa.func.count(sa.distinct(chair.org_id)))
+        sa.select(
+            node.id, sa.func.count(sa.distinct(leaf.id)), sa.func.count(sa.distinct(chair.org_id))
+        )
         .join(leaf, sa.and_(leaf.path >= node.path, leaf.path < upper, leaf.kind == GRASSROOTS))
-        .outerjoin(chair, sa.and_(chair.org_id == leaf.id, chair.position == Position.CHAIR,
-                                  chair.ended_on.is_(None)))
-        .where(node.id.in_(ids)).group_by(node.id)
+        .outerjoin(
+            chair,
+            sa.and_(
+                chair.org_id == leaf.id, chair.position == Position.CHAIR, chair.ended_on.is_(None)
+            ),
+        )
+        .where(node.id.in_(ids))
+        .group_by(node.id)
     ).all()
     return {row[0]: (row[1], row[2]) for row in rows}
 
@@ -237,11 +266,19 @@ def summarise(root: Organization | None, split_members: int = 1000) -> ScopeSumm
         sa.select(
             sa.func.count(sa.distinct(Officer.org_id)).filter(Officer.position == Position.CHAIR),
             sa.func.count(sa.distinct(Officer.user_id)),
-        ).join(Organization, Organization.id == Officer.org_id)
+        )
+        .join(Organization, Organization.id == Officer.org_id)
         .where(scope, Officer.ended_on.is_(None))
     ).one()
-    return ScopeSummary(units=g[0], grassroots=g[1], non_state=g[2], large=g[3], chairs=o[0],
-                        vacancies=g[1] - o[0], people=o[1])
+    return ScopeSummary(
+        units=g[0],
+        grassroots=g[1],
+        non_state=g[2],
+        large=g[3],
+        chairs=o[0],
+        vacancies=g[1] - o[0],
+        people=o[1],
+    )
 
 
 # ---- people and positions ------------------------------------------------------------------
@@ -250,21 +287,30 @@ def summarise(root: Organization | None, split_members: int = 1000) -> ScopeSumm
 def current_officers(org: Organization) -> list[Officer]:
     """The people holding a position in this union now, chair first."""
     order = sa.case({p.value: i for i, p in enumerate(Position)}, value=Officer.position)
-    return list(db.session.scalars(
-        sa.select(Officer).where(Officer.org_id == org.id, Officer.ended_on.is_(None))
-        .order_by(order, Officer.id)
-    ).all())
+    return list(
+        db.session.scalars(
+            sa.select(Officer)
+            .where(Officer.org_id == org.id, Officer.ended_on.is_(None))
+            .order_by(order, Officer.id)
+        ).all()
+    )
 
 
 def positions_of(user: User) -> list[Officer]:
     """A person's current positions, with their unions loaded."""
-    return list(db.session.scalars(
-        sa.select(Officer).where(Officer.user_id == user.id, Officer.ended_on.is_(None))
-        .options(sa.orm.joinedload(Officer.org)).order_by(Officer.id)
-    ).all())
+    return list(
+        db.session.scalars(
+            sa.select(Officer)
+            .where(Officer.user_id == user.id, Officer.ended_on.is_(None))
+            .options(sa.orm.joinedload(Officer.org))
+            .order_by(Officer.id)
+        ).all()
+    )
 
 
-def appoint(user: User, org: Organization, position: str, *, started_on: date | None = None) -> Officer:
+def appoint(
+    user: User, org: Organization, position: str, *, started_on: date | None = None
+) -> Officer:
     """Give a person a position in a grassroots union (one current chair per union)."""
     try:
         value = Position(position)
@@ -273,11 +319,14 @@ def appoint(user: User, org: Organization, position: str, *, started_on: date | 
     if not org.is_grassroots:
         raise OrgError("position_needs_grassroots")
     if value == Position.CHAIR and db.session.scalar(
-        sa.select(sa.func.count()).where(Officer.org_id == org.id, Officer.position == Position.CHAIR,
-                                         Officer.ended_on.is_(None))
+        sa.select(sa.func.count()).where(
+            Officer.org_id == org.id, Officer.position == Position.CHAIR, Officer.ended_on.is_(None)
+        )
     ):
         raise OrgError("chair_taken", value=org.name)
-    officer = Officer(user_id=user.id, org_id=org.id, position=value, started_on=started_on or vn_today())
+    officer = Officer(
+        user_id=user.id, org_id=org.id, position=value, started_on=started_on or vn_today()
+    )
     db.session.add(officer)
     db.session.flush()
     return officer
@@ -313,9 +362,16 @@ def create_person(
         raise OrgError("staff_needs_org")
     if position and (org is None or not org.is_grassroots):
         raise OrgError("position_needs_grassroots")
-    user = accounts.create_user(full_name=full_name, role=role_value, username=username, phone=phone,
-                                email=email, password=password, org_id=org.id if org else None,
-                                must_change_password=must_change_password)
+    user = accounts.create_user(
+        full_name=full_name,
+        role=role_value,
+        username=username,
+        phone=phone,
+        email=email,
+        password=password,
+        org_id=org.id if org else None,
+        must_change_password=must_change_password,
+    )
     if position and org is not None:
         appoint(user, org, position)
     return user
@@ -330,9 +386,13 @@ def people_query(actor: User, search: str = "") -> sa.Select[tuple[User]]:
     text = unicodedata.normalize("NFC", search or "").strip()
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(sa.or_(User.full_name.ilike(pattern, escape="\\"),
-                                 User.username.ilike(pattern, escape="\\"),
-                                 User.phone.ilike(pattern, escape="\\")))
+        stmt = stmt.where(
+            sa.or_(
+                User.full_name.ilike(pattern, escape="\\"),
+                User.username.ilike(pattern, escape="\\"),
+                User.phone.ilike(pattern, escape="\\"),
+            )
+        )
     return stmt.order_by(User.full_name, User.id)
 
 
@@ -341,8 +401,9 @@ def get_person_in_scope(actor: User, user_id: int) -> User | None:
     return db.session.scalars(people_query(actor).where(User.id == user_id)).first()
 
 
-def update_person(actor: User, user: User, *, full_name: str, role: str, org_code: str | None,
-                  active: bool) -> None:
+def update_person(
+    actor: User, user: User, *, full_name: str, role: str, org_code: str | None, active: bool
+) -> None:
     """Admin edits: name, role, attachment and whether the account may sign in."""
     try:
         role_value = Role(role)
@@ -354,8 +415,13 @@ def update_person(actor: User, user: User, *, full_name: str, role: str, org_cod
     if user.id == actor.id and (role_value != user.role or not active):
         raise OrgError("own_account")
     if role_value != user.role:
-        audit.log_event("role.changed", account=user.username, old=user.role.value, new=role_value.value,
-                        by=actor.username)
+        audit.log_event(
+            "role.changed",
+            account=user.username,
+            old=user.role.value,
+            new=role_value.value,
+            by=actor.username,
+        )
     user.full_name = unicodedata.normalize("NFC", full_name).strip() or user.full_name
     user.role = role_value
     user.org_id = org.id if org else None

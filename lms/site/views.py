@@ -25,12 +25,13 @@ def home() -> ResponseReturnValue:
     if current_user.role == Role.TRAINER:
         return render_template("site/home_trainer.html")
     positions = orgs.positions_of(current_user)
-    return render_template("site/home_learner.html", positions=positions,
-                           requirement=_requirement(positions))
+    return render_template(
+        "site/home_learner.html", positions=positions, requirement=_requirement(positions)
+    )
 
 
 def _requirement(positions: list) -> str:
-    """What the person must complete: chairs of non-state unions all modules, other chairs awareness."""
+    """What the person must complete: non-state chairs all modules, other chairs awareness."""
     chairs = [p for p in positions if p.position == Position.CHAIR]
     if any(p.org.sector == Sector.NON_STATE for p in chairs):
         return "all"

@@ -1,0 +1,130 @@
+"""AC-01: every route × every role has a checked-in decision, generated from the app's URL map.
+
+A new route fails `test_every_route_has_a_decision` until someone writes down who may use it.
+Statuses: 200 ok, 302 redirect (to sign-in for anonymous), 400 refused input, 403, 404.
+"""
+
+import pytest
+
+from lms.accounts.models import Role
+from lms.db import db
+from tests.conftest import Client
+from tests.factories import make_tree, make_user
+
+ROLES = ("anonymous", "learner", "trainer", "staff_a", "staff_b", "admin")
+USERS = {
+    "learner": "0912000001",
+    "trainer": "giangvien",
+    "staff_a": "canbo.a",
+    "staff_b": "canbo.b",
+    "admin": "quantri",
+}
+
+
+def row(anonymous: int, learner: int, trainer: int, staff_a: int, staff_b: int, admin: int) -> dict:
+    return dict(zip(ROLES, (anonymous, learner, trainer, staff_a, staff_b, admin), strict=True))
+
+
+PUBLIC = row(200, 200, 200, 200, 200, 200)
+SIGNED_IN = row(302, 200, 200, 200, 200, 200)
+
+# (endpoint, method): (path template, form data, expected status per role)
+# {person} is a learner of district A; staff of district B must not reach it.
+MATRIX = {
+    ("accounts.login", "GET"): ("/login", None, row(200, 302, 302, 302, 302, 302)),
+    ("accounts.login", "POST"): ("/login", {}, row(400, 302, 302, 302, 302, 302)),
+    ("accounts.logout", "POST"): ("/logout", {}, row(302, 302, 302, 302, 302, 302)),
+    ("accounts.account", "GET"): ("/account", None, SIGNED_IN),
+    ("accounts.password", "GET"): ("/account/password", None, SIGNED_IN),
+    ("accounts.password", "POST"): ("/account/password", {}, row(302, 400, 400, 400, 400, 400)),
+    ("accounts.end_other_sessions", "POST"): (
+        "/account/sessions/end-others",
+        {},
+        row(302, 302, 302, 302, 302, 302),
+    ),
+    ("accounts.language", "POST"): (
+        "/language",
+        {"locale": "vi"},
+        row(302, 302, 302, 302, 302, 302),
+    ),
+    ("orgs.index", "GET"): ("/orgs/", None, row(302, 403, 403, 302, 302, 200)),
+    ("orgs.detail", "GET"): ("/orgs/A-1", None, row(302, 403, 403, 200, 404, 200)),
+    ("orgs.create", "GET"): ("/orgs/new", None, row(302, 403, 403, 403, 403, 200)),
+    ("orgs.create", "POST"): ("/orgs/new", {}, row(302, 403, 403, 403, 403, 400)),
+    ("orgs.people", "GET"): ("/people/", None, row(302, 403, 403, 200, 200, 200)),
+    ("orgs.create_person", "GET"): ("/people/new", None, row(302, 403, 403, 403, 403, 200)),
+    ("orgs.create_person", "POST"): ("/people/new", {}, row(302, 403, 403, 403, 403, 400)),
+    ("orgs.person", "GET"): ("/people/{person}", None, row(302, 403, 403, 200, 404, 200)),
+    ("orgs.update_person", "POST"): ("/people/{person}", {}, row(302, 403, 403, 403, 403, 400)),
+    ("site.home", "GET"): ("/", None, SIGNED_IN),
+    ("site.healthz", "GET"): ("/healthz", None, PUBLIC),
+    ("site.privacy", "GET"): ("/privacy", None, PUBLIC),
+    ("site.help_page", "GET"): ("/help", None, PUBLIC),
+}
+
+
+def test_every_route_has_a_decision(app) -> None:
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    missing = routes - set(MATRIX)
+    assert not missing, (
+        f"routes without an access decision in tests/test_access_matrix.py: {sorted(missing)}"
+    )
+    assert not set(MATRIX) - routes, "decisions for routes that no longer exist"
+
+
+@pytest.fixture
+def world(app):
+    tree = make_tree()
+    make_user("quantri", role=Role.ADMIN)
+    make_user("canbo.a", role=Role.STAFF, org=tree["a"])
+    make_user("canbo.b", role=Role.STAFF, org=tree["b"])
+    make_user("giangvien", role=Role.TRAINER)
+    person = make_user(phone="0912000001", org=tree["a_union"], position="chair")
+    db.session.commit()
+    return {"person": person.id}
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX), ids=lambda k: f"{k[1]} {k[0]}")
+def test_route_answers_each_role_as_decided(app, world, key) -> None:
+    path_template, data, expected = MATRIX[key]
+    path = path_template.format(**world)
+    got = {}
+    for role in ROLES:
+        app.test_client_class = Client
+        client = app.test_client()
+        if role != "anonymous":
+            assert client.login(USERS[role]).status_code == 302
+        if key[1] == "GET":
+            got[role] = client.get(path).status_code
+        else:
+            got[role] = client.post_form(path, data).status_code
+    assert got == expected
+
+
+@pytest.mark.parametrize("key", sorted(k for k in MATRIX if k[1] == "POST"), ids=lambda k: k[0])
+def test_every_write_refuses_a_missing_csrf_token(app, world, key) -> None:
+    path = MATRIX[key][0].format(**world)
+    app.test_client_class = Client
+    client = app.test_client()
+    client.login("quantri")
+    assert client.post_form(path, {"locale": "en"}, csrf=False).status_code == 400
+    assert (
+        client.post_form(path, {"locale": "en", "csrf_token": "forged"}, csrf=False).status_code
+        == 400
+    )
+    assert (
+        client.post_form(
+            f"{path}?csrf_token={client.csrf_token()}", {"locale": "en"}, csrf=False
+        ).status_code
+        == 400
+    )
+
+
+@pytest.mark.parametrize("path", ["/logout", "/account/sessions/end-others", "/language"])
+def test_actions_refuse_get(client, path: str) -> None:
+    assert client.get(path).status_code == 405
