@@ -1,0 +1,1 @@
+"""The published curriculum: courses, modules, lessons and the interactive blocks in them."""

@@ -1,0 +1,1 @@
+"""The discussion thread under each lesson: posts, replies and trainers' moderation."""

@@ -1,0 +1,1 @@
+"""Each learner's progress: lessons done, in-lesson answers, completions and certificates."""

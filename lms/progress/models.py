@@ -1,0 +1,115 @@
+"""What a learner has done: lessons, in-lesson answers, module completions, certificates."""
+
+import enum
+import secrets
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms.accounts.models import User
+from lms.catalog.models import Course, LessonBlock, Module
+from lms.db import Model, utcnow
+
+
+class CompletionSource(enum.StrEnum):
+    ONLINE = "online"
+    LIVE = "live"
+    EXTERNAL = "external"
+
+
+class LessonProgress(Model):
+    __tablename__ = "lesson_progress"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "lesson_id", name="uq_lesson_progress_user_lesson"),
+        sa.Index("ix_lesson_progress_user_module", "user_id", "module_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lesson.id"), index=True)
+    # Kept to answer "continue where you left off" without a write on every page view.
+    module_id: Mapped[int] = mapped_column(sa.ForeignKey("module.id"))
+    first_seen_dt: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_dt: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_dt: Mapped[datetime | None]
+
+
+class BlockResponse(Model):
+    """A learner's answer to an in-lesson block: a check, a reflection (notebook) or a case."""
+
+    __tablename__ = "block_response"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "block_id", name="uq_block_response_user_block"),
+        sa.Index("ix_block_response_user_lesson", "user_id", "lesson_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    block_id: Mapped[int] = mapped_column(sa.ForeignKey("lesson_block.id"), index=True)
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lesson.id"))
+    value: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_dt: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_dt: Mapped[datetime] = mapped_column(default=utcnow)
+
+    block: Mapped[LessonBlock] = orm.relationship(lazy="raise_on_sql")
+
+
+class Completion(Model):
+    """The fact that a person completed a module; what coverage counts. Revoked with a reason,
+    never deleted. At most one standing completion per person and module."""
+
+    __tablename__ = "completion"
+    __table_args__ = (
+        sa.Index(
+            "uq_completion_current",
+            "user_id",
+            "module_id",
+            unique=True,
+            sqlite_where=sa.text("revoked_dt IS NULL"),
+            postgresql_where=sa.text("revoked_dt IS NULL"),
+        ),
+        sa.Index("ix_completion_module_completed", "module_id", "completed_dt"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    module_id: Mapped[int] = mapped_column(sa.ForeignKey("module.id"))
+    source: Mapped[CompletionSource]
+    completed_dt: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    revoked_dt: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    revoke_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+    module: Mapped[Module] = orm.relationship(lazy="raise_on_sql")
+
+
+def new_certificate_code() -> str:
+    # 10 characters from an alphabet without look-alikes, easy to read over the phone.
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+class Certificate(Model):
+    """A certificate for one module, or for a whole course (module_id empty)."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "course_id", "module_id", name="uq_certificate_user_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True, default=new_certificate_code)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id"))
+    module_id: Mapped[int | None] = mapped_column(sa.ForeignKey("module.id"))
+    issued_dt: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = orm.relationship(lazy="raise_on_sql")
+    course: Mapped[Course] = orm.relationship(lazy="raise_on_sql")
+    module: Mapped[Module | None] = orm.relationship(lazy="raise_on_sql")
+
