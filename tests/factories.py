@@ -73,3 +73,70 @@ def make_tree() -> dict[str, Organization]:
         "a_state": make_org("A-2", kind="grassroots", parent=a, sector="state", members=40),
         "b_union": make_org("B-1", kind="grassroots", parent=b, sector="non_state", members=300),
     }
+
+
+def make_course(slug: str = "khoa-thu", *, title: str = "Khóa thử", year: int = 2021, **kwargs):  # type: ignore[no-untyped-def]
+    from lms.catalog.models import Course
+
+    course = Course(slug=slug, title=title, year=year, **kwargs)
+    db.session.add(course)
+    db.session.flush()
+    return course
+
+
+def make_module(
+    course, slug: str = "tien-luong", *, kind: str = "core", position: int = 1, **kwargs
+):  # type: ignore[no-untyped-def]
+    from lms.catalog.models import Module
+
+    module = Module(
+        course_id=course.id,
+        slug=slug,
+        title=kwargs.pop("title", f"Chuyên đề {slug}"),
+        kind=kind,
+        position=position,
+        **kwargs,
+    )
+    db.session.add(module)
+    db.session.flush()
+    return module
+
+
+def make_lesson(
+    module,
+    slug: str = "bai-1",
+    *,
+    position: int = 1,
+    body_md: str = "Nội dung bài.",  # type: ignore[no-untyped-def]
+    **kwargs,
+):
+    """A lesson rendered through the real pipeline, blocks included."""
+    from lms.catalog.models import Lesson, LessonBlock
+    from lms.markdown import render_lesson
+
+    html, blocks = render_lesson(body_md)
+    lesson = Lesson(
+        module_id=module.id,
+        slug=slug,
+        position=position,
+        title=kwargs.pop("title", slug),
+        body_md=body_md,
+        body_html=html,
+        **kwargs,
+    )
+    db.session.add(lesson)
+    db.session.flush()
+    for n, (block, data) in enumerate(blocks):
+        db.session.add(
+            LessonBlock(lesson_id=lesson.id, key=block.key, kind=block.kind, position=n, data=data)
+        )
+    db.session.flush()
+    return lesson
+
+
+def make_quiz(module, source: str):  # type: ignore[no-untyped-def]
+    """A quiz from GIFT text, through the same path as the course importer."""
+    from lms.quizzes.services import sync_quiz
+
+    quiz, _changed = sync_quiz(module, source)
+    return quiz
