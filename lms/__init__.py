@@ -35,20 +35,32 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.init_app(app)
 
     from lms.catalog import blocks as catalog_blocks
+    from lms.progress import services as progress_services
     from lms.quizzes import rendering as quiz_blocks
 
     catalog_blocks.register()
     quiz_blocks.register()
+    progress_services.connect_signals()
 
     from lms.accounts.views import bp as accounts_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.discussion.views import bp as discussion_bp
     from lms.orgs.views import bp as orgs_bp
+    from lms.progress.certificates import bp as certificates_bp
     from lms.progress.views import bp as progress_bp
     from lms.quizzes.views import bp as quizzes_bp
     from lms.site.views import bp as site_bp
 
-    for bp in (accounts_bp, orgs_bp, catalog_bp, quizzes_bp, discussion_bp, progress_bp, site_bp):
+    for bp in (
+        accounts_bp,
+        orgs_bp,
+        catalog_bp,
+        quizzes_bp,
+        discussion_bp,
+        progress_bp,
+        certificates_bp,
+        site_bp,
+    ):
         app.register_blueprint(bp)
 
     from lms import cli

@@ -20,11 +20,13 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms import audit, config
 from lms.db import VN_TZ, db
+from lms.markdown import render_plain, sanitise
 
 log = logging.getLogger("lms")
 
@@ -85,7 +87,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters.update(
-        vndate=format_vn_date, vndatetime=format_vn_datetime, number=format_number
+        vndate=format_vn_date,
+        vndatetime=format_vn_datetime,
+        number=format_number,
+        markup=trusted_html,
+        plaintext=render_plain,
     )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "vi")
     app.before_request(_start_request)
@@ -231,3 +237,8 @@ def safe_next_url(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def trusted_html(value: str | None) -> Markup:
+    """HTML that lms.markdown rendered at import, sanitised once more on the way out."""
+    return Markup(sanitise(value or ""))  # noqa: S704 - sanitised here

@@ -170,3 +170,35 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             sep="\n  ",
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+class StatementCounter:
+    """Counts SQL statements sent to the database while active (SAVEPOINT bookkeeping excluded)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_statements(app: Flask):  # type: ignore[no-untyped-def]
+    """Use as `with count_statements() as counter: ...; assert counter.count <= N`."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():  # type: ignore[no-untyped-def]
+        counter = StatementCounter()
+        sa.event.listen(db.engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", counter)
+
+    return counting

@@ -8,8 +8,9 @@ import pytest
 
 from lms.accounts.models import Role
 from lms.db import db
+from lms.discussion import services as discussion
 from tests.conftest import Client
-from tests.factories import make_tree, make_user
+from tests.factories import make_course, make_lesson, make_module, make_tree, make_user
 
 ROLES = ("anonymous", "learner", "trainer", "staff_a", "staff_b", "admin")
 USERS = {
@@ -27,6 +28,30 @@ def row(anonymous: int, learner: int, trainer: int, staff_a: int, staff_b: int, 
 
 PUBLIC = row(200, 200, 200, 200, 200, 200)
 SIGNED_IN = row(302, 200, 200, 200, 200, 200)
+ALL_REDIRECT = row(302, 302, 302, 302, 302, 302)
+LESSON = "/learn/khoa/mo-dun/bai"
+LESSON_BODY = """Bài.
+
+```reflect r1
+Suy ngẫm?
+```
+
+```case c1
+situation = "Tình huống."
+[[choice]]
+text = "A"
+consequence = "Hệ quả A."
+feedback = "Nhận xét A."
+[[choice]]
+text = "B"
+consequence = "Hệ quả B."
+feedback = "Nhận xét B."
+```
+
+```check k1
+Hai cộng hai? {=bốn#Đúng. ~ba#Sai.}
+```
+"""
 
 # (endpoint, method): (path template, form data, expected status per role)
 # {person} is a learner of district A; staff of district B must not reach it.
@@ -56,6 +81,30 @@ MATRIX = {
     ("orgs.create_person", "POST"): ("/people/new", {}, row(302, 403, 403, 403, 403, 400)),
     ("orgs.person", "GET"): ("/people/{person}", None, row(302, 403, 403, 200, 404, 200)),
     ("orgs.update_person", "POST"): ("/people/{person}", {}, row(302, 403, 403, 403, 403, 400)),
+    # {cert} is a module certificate of {person}: only its owner sees it, anyone may verify it.
+    ("certificates.show", "GET"): ("/certificates/{cert}", None, row(302, 200, 404, 404, 404, 404)),
+    ("certificates.pdf", "GET"): (
+        "/certificates/{cert}.pdf",
+        None,
+        row(302, 200, 404, 404, 404, 404),
+    ),
+    ("certificates.verify", "GET"): ("/verify/{cert}", None, PUBLIC),
+    # Learning pages: every signed-in person may study every published course.
+    ("progress.course", "GET"): ("/learn/khoa", None, SIGNED_IN),
+    ("progress.module", "GET"): ("/learn/khoa/mo-dun", None, SIGNED_IN),
+    ("progress.lesson", "GET"): ("/learn/khoa/mo-dun/bai", None, SIGNED_IN),
+    ("progress.reflect", "POST"): (f"{LESSON}/reflect/r1", {"text": "Ý kiến"}, ALL_REDIRECT),
+    ("progress.case", "POST"): (f"{LESSON}/case/c1", {"choice": "0"}, ALL_REDIRECT),
+    ("progress.check", "POST"): (f"{LESSON}/check/k1", {"answer": "0"}, ALL_REDIRECT),
+    ("progress.complete", "POST"): (f"{LESSON}/done", {}, ALL_REDIRECT),
+    ("progress.notebook", "GET"): ("/notebook", None, SIGNED_IN),
+    ("discussion.add", "POST"): ("/lessons/{lesson}/posts", {"body": "Xin chào"}, ALL_REDIRECT),
+    # Only trainers and admins moderate.
+    ("discussion.hide", "POST"): (
+        "/posts/{post}/hide",
+        {"reason": "Lạc đề"},
+        row(302, 403, 302, 403, 403, 302),
+    ),
     ("site.home", "GET"): ("/", None, SIGNED_IN),
     ("site.healthz", "GET"): ("/healthz", None, PUBLIC),
     ("site.privacy", "GET"): ("/privacy", None, PUBLIC),
@@ -85,8 +134,21 @@ def world(app):
     make_user("canbo.b", role=Role.STAFF, org=tree["b"])
     make_user("giangvien", role=Role.TRAINER)
     person = make_user(phone="0912000001", org=tree["a_union"], position="chair")
+    cert = _certificate_for(person)
+    lesson = make_lesson(make_module(make_course("khoa"), "mo-dun"), "bai", body_md=LESSON_BODY)
+    post = discussion.add_post(person, lesson, "Câu hỏi của tôi")
     db.session.commit()
-    return {"person": person.id}
+    return {"person": person.id, "cert": cert, "lesson": lesson.id, "post": post.id}
+
+
+def _certificate_for(person) -> str:  # type: ignore[no-untyped-def]
+    from lms.progress.certificates import issue_certificates
+    from lms.progress.models import Completion, CompletionSource
+
+    module = make_module(make_course("khoa-chung-nhan", title="Khóa chứng nhận"), "chuyen-de")
+    db.session.add(Completion(user_id=person.id, module_id=module.id, source=CompletionSource.LIVE))
+    db.session.flush()
+    return issue_certificates(person, module)[0].code
 
 
 @pytest.mark.parametrize("key", sorted(MATRIX), ids=lambda k: f"{k[1]} {k[0]}")

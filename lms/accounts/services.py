@@ -267,7 +267,7 @@ def create_user(
         full_name=full_name,
         phone=norm_phone,
         email=(email or "").strip().casefold() or None,
-        role=role,
+        role=Role(role),
         org_id=org_id,
         must_change_password=must_change_password,
     )

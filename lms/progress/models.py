@@ -100,6 +100,15 @@ class Certificate(Model):
     __tablename__ = "certificate"
     __table_args__ = (
         sa.UniqueConstraint("user_id", "course_id", "module_id", name="uq_certificate_user_scope"),
+        # NULLs are distinct in the constraint above: this one allows one course certificate.
+        sa.Index(
+            "uq_certificate_user_course",
+            "user_id",
+            "course_id",
+            unique=True,
+            sqlite_where=sa.text("module_id IS NULL"),
+            postgresql_where=sa.text("module_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,4 +121,3 @@ class Certificate(Model):
     user: Mapped[User] = orm.relationship(lazy="raise_on_sql")
     course: Mapped[Course] = orm.relationship(lazy="raise_on_sql")
     module: Mapped[Module | None] = orm.relationship(lazy="raise_on_sql")
-

@@ -55,12 +55,17 @@ def parse_check(body: str) -> dict[str, Any]:
     try:
         question = gift.parse_one(body)
     except gift.GiftError as exc:
-        raise BlockError(str(exc), exc.line) from exc
+        reason = gift.MESSAGES[exc.code] % exc.params if exc.params else gift.MESSAGES[exc.code]
+        raise BlockError(f"column {exc.column}: {reason}", exc.line) from exc
     if question.type in ("essay", "description"):
         raise BlockError(
             "a knowledge check needs a question with answers, not an essay or description"
         )
-    return question_fields(question)
+    fields = question_fields(question)
+    return {
+        **{k: v for k, v in fields.items() if k != "data"},
+        "answers": fields["data"]["answers"],
+    }
 
 
 def register() -> None:

@@ -9,6 +9,8 @@ from lms.accounts.models import Role
 from lms.db import db
 from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
+from lms.progress import certificates
+from lms.progress import services as progress
 
 bp = Blueprint("site", __name__, cli_group=None)
 log = logging.getLogger("lms")
@@ -25,8 +27,16 @@ def home() -> ResponseReturnValue:
     if current_user.role == Role.TRAINER:
         return render_template("site/home_trainer.html")
     positions = orgs.positions_of(current_user)
+    courses = [
+        (course, progress.course_overview(current_user, course))
+        for course in progress.published_courses()
+    ]
     return render_template(
-        "site/home_learner.html", positions=positions, requirement=_requirement(positions)
+        "site/home_learner.html",
+        positions=positions,
+        courses=courses,
+        requirement=_requirement(positions),
+        certificates=certificates.certificates_of(current_user),
     )
 
 

@@ -70,6 +70,7 @@ def upgrade():
     )
     with op.batch_alter_table('certificate', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificate_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('uq_certificate_user_course', ['user_id', 'course_id'], unique=True, sqlite_where=sa.text('module_id IS NULL'), postgresql_where=sa.text('module_id IS NULL'))
 
     op.create_table('completion',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -295,6 +296,7 @@ def downgrade():
 
     op.drop_table('completion')
     with op.batch_alter_table('certificate', schema=None) as batch_op:
+        batch_op.drop_index('uq_certificate_user_course', sqlite_where=sa.text('module_id IS NULL'), postgresql_where=sa.text('module_id IS NULL'))
         batch_op.drop_index(batch_op.f('ix_certificate_user_id'))
 
     op.drop_table('certificate')

@@ -1,0 +1,1 @@
+"""Authoring: courses/ on disk to the catalog (loader, importer), and back; the trainers' editor."""

@@ -1,0 +1,139 @@
+"""Module completion rules, as a registry of small classes (STYLE rule 11).
+
+A module is complete for a learner when every rule holds: all current lessons done, every
+reflection in them answered, the quiz passed (if the module has one) and, where the module
+requires it, live attendance. Retired lessons no longer count either way.
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from lms.accounts.models import User
+from lms.catalog.models import BlockKind, Lesson, LessonBlock, Module
+from lms.db import db
+from lms.progress.models import BlockResponse, LessonProgress
+from lms.quizzes.models import Attempt, Quiz
+
+
+class Rule:
+    code = ""
+    label: object = ""
+
+    def applies(self, module: Module) -> bool:
+        return True
+
+    def is_met(self, user: User, module: Module) -> bool:
+        raise NotImplementedError
+
+
+class LessonsDone(Rule):
+    code = "lessons"
+    label = _l("Study every lesson and mark it as done")
+
+    def is_met(self, user: User, module: Module) -> bool:
+        pending = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Lesson)
+            .outerjoin(
+                LessonProgress,
+                sa.and_(LessonProgress.lesson_id == Lesson.id, LessonProgress.user_id == user.id),
+            )
+            .where(
+                Lesson.module_id == module.id,
+                Lesson.retired.is_(False),
+                LessonProgress.completed_dt.is_(None),
+            )
+        )
+        return not pending
+
+
+class ReflectionsAnswered(Rule):
+    code = "reflections"
+    label = _l("Answer the reflection questions in the lessons")
+
+    def is_met(self, user: User, module: Module) -> bool:
+        lesson_ids = sa.select(Lesson.id).where(
+            Lesson.module_id == module.id, Lesson.retired.is_(False)
+        )
+        return not unanswered_reflections(user, lesson_ids)
+
+
+class QuizPassed(Rule):
+    code = "quiz"
+    label = _l("Pass the module quiz")
+
+    def applies(self, module: Module) -> bool:
+        return bool(
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(Quiz).where(Quiz.module_id == module.id)
+            )
+        )
+
+    def is_met(self, user: User, module: Module) -> bool:
+        return bool(
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Attempt)
+                .join(Quiz, Quiz.id == Attempt.quiz_id)
+                .where(
+                    Quiz.module_id == module.id,
+                    Attempt.user_id == user.id,
+                    Attempt.passed.is_(True),
+                )
+            )
+        )
+
+
+class LiveAttended(Rule):
+    code = "live"
+    label = _l("Attend a live session of this module")
+
+    def applies(self, module: Module) -> bool:
+        return module.requires_live
+
+    def is_met(self, user: User, module: Module) -> bool:
+        # Confirmed attendance is recorded by live sessions; until a trainer confirms one for
+        # this learner, a module that requires live attendance is not complete.
+        return False
+
+
+RULES: list[Rule] = [LessonsDone(), ReflectionsAnswered(), QuizPassed(), LiveAttended()]
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    code: str
+    label: str
+    met: bool
+
+
+def status(user: User, module: Module) -> list[RuleStatus]:
+    """Each rule that applies to the module, and whether the user meets it."""
+    return [
+        RuleStatus(r.code, str(r.label), r.is_met(user, module)) for r in RULES if r.applies(module)
+    ]
+
+
+def all_met(user: User, module: Module) -> bool:
+    return all(r.is_met(user, module) for r in RULES if r.applies(module))
+
+
+def unanswered_reflections(user: User, lesson_ids) -> list[int]:  # type: ignore[no-untyped-def]
+    """Ids of current reflection blocks in these lessons that the user has not answered."""
+    return list(
+        db.session.scalars(
+            sa.select(LessonBlock.id)
+            .outerjoin(
+                BlockResponse,
+                sa.and_(BlockResponse.block_id == LessonBlock.id, BlockResponse.user_id == user.id),
+            )
+            .where(
+                LessonBlock.lesson_id.in_(lesson_ids),
+                LessonBlock.kind == BlockKind.REFLECT,
+                LessonBlock.retired.is_(False),
+                BlockResponse.id.is_(None),
+            )
+        )
+    )

@@ -1,0 +1,482 @@
+"""A learner's progress: what they must do, lessons read and done, in-lesson answers, and the
+module completions those lead to. Reads are shaped for few SQL statements per page."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from lms import audit
+from lms.accounts.models import User
+from lms.catalog.models import (
+    BlockKind,
+    Course,
+    Lesson,
+    LessonBlock,
+    Module,
+    ModuleKind,
+    ModuleStatus,
+)
+from lms.db import db, utcnow
+from lms.orgs import services as orgs
+from lms.orgs.models import Position, Sector
+from lms.progress import rules
+from lms.progress.models import BlockResponse, Completion, CompletionSource, LessonProgress
+
+# A revisit refreshes "last seen" at most this often, so reading a lesson costs no write.
+VISIT_REFRESH = timedelta(minutes=10)
+
+
+class ProgressError(ValueError):
+    """A learner action that the rules refuse; `code` names the rule."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+MESSAGES = {
+    "reflection_missing": _l(
+        "Please write your answer to the reflection question(s) before marking this lesson as done."
+    ),
+    "empty_reflection": _l("Your reflection is empty. Write a few lines, then save."),
+    "reflection_too_long": _l("Your reflection is too long (at most 5.000 characters)."),
+    "no_choice": _l("Please choose one of the options."),
+}
+
+
+def message(error: ProgressError) -> str:
+    return str(MESSAGES[error.code])
+
+
+# ---- what a person must do -----------------------------------------------------------------
+
+
+def published_courses() -> list[Course]:
+    """Courses open to learners, newest year first."""
+    return list(
+        db.session.scalars(
+            sa.select(Course)
+            .where(Course.published.is_(True))
+            .order_by(Course.year.desc(), Course.id.desc())
+        )
+    )
+
+
+def required_kinds(user: User) -> set[ModuleKind]:
+    """Chairs of non-state unions must complete every module; other chairs the awareness one."""
+    chairs = [p for p in orgs.positions_of(user) if p.position == Position.CHAIR]
+    if any(p.org.sector == Sector.NON_STATE for p in chairs):
+        return {ModuleKind.AWARENESS, ModuleKind.CORE}
+    return {ModuleKind.AWARENESS} if chairs else set()
+
+
+def get_course(slug: str) -> Course | None:
+    return db.session.scalars(
+        sa.select(Course).where(Course.slug == slug, Course.published.is_(True))
+    ).first()
+
+
+def get_module(course_slug: str, module_slug: str) -> Module | None:
+    """A published module of a published course, with its course loaded."""
+    return db.session.scalars(
+        sa.select(Module)
+        .join(Course)
+        .where(
+            Course.slug == course_slug,
+            Course.published.is_(True),
+            Module.slug == module_slug,
+            Module.status == ModuleStatus.PUBLISHED,
+        )
+        .options(sa.orm.contains_eager(Module.course))
+    ).first()
+
+
+def get_lesson(course_slug: str, module_slug: str, lesson_slug: str) -> Lesson | None:
+    """A current lesson of a published module, with module and course loaded (one query)."""
+    return db.session.scalars(
+        sa.select(Lesson)
+        .join(Module)
+        .join(Course)
+        .where(
+            Course.slug == course_slug,
+            Course.published.is_(True),
+            Module.slug == module_slug,
+            Module.status == ModuleStatus.PUBLISHED,
+            Lesson.slug == lesson_slug,
+            Lesson.retired.is_(False),
+        )
+        .options(sa.orm.contains_eager(Lesson.module).contains_eager(Module.course))
+    ).first()
+
+
+# ---- progress read models ------------------------------------------------------------------
+
+
+@dataclass
+class LessonState:
+    lesson: Lesson
+    seen: bool = False
+    done: bool = False
+    last_seen_dt: object = None
+
+
+@dataclass
+class ModuleState:
+    module: Module
+    lessons: list[LessonState] = field(default_factory=list)
+    completion: Completion | None = None
+    required: bool = False
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for s in self.lessons if s.done)
+
+    @property
+    def percent(self) -> int:
+        if self.completion is not None:
+            return 100
+        return round(100 * self.done_count / len(self.lessons)) if self.lessons else 0
+
+    @property
+    def next_lesson(self) -> LessonState | None:
+        """Continue where the learner left off: the last seen unfinished lesson, else the first
+        unfinished one."""
+        pending = [s for s in self.lessons if not s.done]
+        seen = [s for s in pending if s.seen]
+        if seen:
+            return max(seen, key=lambda s: s.last_seen_dt)  # type: ignore[arg-type,return-value]
+        return pending[0] if pending else None
+
+
+def module_lessons(user: User, module_ids: list[int]) -> dict[int, list[LessonState]]:
+    """Current lessons of the modules, in order, with the user's progress: one query."""
+    rows = db.session.execute(
+        sa.select(Lesson, LessonProgress)
+        .outerjoin(
+            LessonProgress,
+            sa.and_(LessonProgress.lesson_id == Lesson.id, LessonProgress.user_id == user.id),
+        )
+        .where(Lesson.module_id.in_(module_ids), Lesson.retired.is_(False))
+        .order_by(Lesson.module_id, Lesson.position, Lesson.id)
+    ).all()
+    result: dict[int, list[LessonState]] = {i: [] for i in module_ids}
+    for lesson, progress in rows:
+        result[lesson.module_id].append(
+            LessonState(
+                lesson,
+                seen=progress is not None,
+                done=bool(progress and progress.completed_dt),
+                last_seen_dt=progress.last_seen_dt if progress else None,
+            )
+        )
+    return result
+
+
+def completions_of(user: User, module_ids: list[int]) -> dict[int, Completion]:
+    """The user's standing completions of these modules."""
+    rows = db.session.scalars(
+        sa.select(Completion).where(
+            Completion.user_id == user.id,
+            Completion.module_id.in_(module_ids),
+            Completion.revoked_dt.is_(None),
+        )
+    )
+    return {c.module_id: c for c in rows}
+
+
+def course_overview(user: User, course: Course) -> list[ModuleState]:
+    """Every published module of the course with the user's progress (three queries)."""
+    modules = list(
+        db.session.scalars(
+            sa.select(Module)
+            .where(Module.course_id == course.id, Module.status == ModuleStatus.PUBLISHED)
+            .order_by(Module.position, Module.id)
+        )
+    )
+    ids = [m.id for m in modules]
+    lessons, done = module_lessons(user, ids), completions_of(user, ids)
+    kinds = required_kinds(user)
+    return [ModuleState(m, lessons[m.id], done.get(m.id), m.kind in kinds) for m in modules]
+
+
+def record_visit(user: User, lesson: Lesson, state: LessonState | None) -> None:
+    """Remember that the user opened the lesson (for 'continue where you left off')."""
+    now = utcnow()
+    if state is not None and state.seen:
+        if state.last_seen_dt and state.last_seen_dt > now - VISIT_REFRESH:
+            return
+        db.session.execute(
+            sa.update(LessonProgress)
+            .where(LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id)
+            .values(last_seen_dt=now)
+        )
+        return
+    with db.session.begin_nested() as nested:
+        db.session.add(
+            LessonProgress(user_id=user.id, lesson_id=lesson.id, module_id=lesson.module_id)
+        )
+        try:
+            db.session.flush()
+        except sa.exc.IntegrityError:
+            nested.rollback()  # opened twice at once: the other request recorded it
+
+
+# ---- in-lesson blocks ----------------------------------------------------------------------
+
+
+def blocks_with_responses(
+    user: User, lesson: Lesson
+) -> list[tuple[LessonBlock, BlockResponse | None]]:
+    """The lesson's current blocks and this user's answers to them (one query)."""
+    return list(
+        db.session.execute(
+            sa.select(LessonBlock, BlockResponse)
+            .outerjoin(
+                BlockResponse,
+                sa.and_(BlockResponse.block_id == LessonBlock.id, BlockResponse.user_id == user.id),
+            )
+            .where(LessonBlock.lesson_id == lesson.id, LessonBlock.retired.is_(False))
+            .order_by(LessonBlock.position)
+        ).all()
+    )
+
+
+def get_block(lesson: Lesson, key: str, kind: BlockKind) -> LessonBlock | None:
+    return db.session.scalars(
+        sa.select(LessonBlock).where(
+            LessonBlock.lesson_id == lesson.id,
+            LessonBlock.key == key,
+            LessonBlock.kind == kind,
+            LessonBlock.retired.is_(False),
+        )
+    ).first()
+
+
+def _save_response(user: User, block: LessonBlock, value: dict) -> BlockResponse:
+    response = db.session.scalars(
+        sa.select(BlockResponse).where(
+            BlockResponse.user_id == user.id, BlockResponse.block_id == block.id
+        )
+    ).first()
+    if response is None:
+        response = BlockResponse(
+            user_id=user.id, block_id=block.id, lesson_id=block.lesson_id, value=value
+        )
+        db.session.add(response)
+    else:
+        response.value = value
+        response.updated_dt = utcnow()
+    db.session.flush()
+    return response
+
+
+def save_reflection(user: User, block: LessonBlock, text: str) -> BlockResponse:
+    """Save (or edit) the learner's answer to a reflection prompt, in their notebook."""
+    text = (text or "").strip()
+    if not text:
+        raise ProgressError("empty_reflection")
+    if len(text) > 5000:
+        raise ProgressError("reflection_too_long")
+    return _save_response(user, block, {"text": text})
+
+
+def choose_case(user: User, block: LessonBlock, choice: int | None) -> BlockResponse:
+    """Record the option the learner chose in a case study (they may change their mind)."""
+    if choice is None or not 0 <= choice < len(block.data.get("choices", [])):
+        raise ProgressError("no_choice")
+    return _save_response(user, block, {"choice": choice})
+
+
+def answer_check(user: User, block: LessonBlock, answer: dict, score: float) -> BlockResponse:
+    """Record the learner's answer to a knowledge check and its server-side score."""
+    return _save_response(user, block, {"answer": answer, "score": score})
+
+
+# ---- completing lessons and modules --------------------------------------------------------
+
+
+def complete_lesson(user: User, lesson: Lesson) -> Completion | None:
+    """Mark a lesson done (its reflections must be answered); complete the module if it was last."""
+    missing = rules.unanswered_reflections(user, [lesson.id])
+    if missing:
+        raise ProgressError("reflection_missing")
+    progress = db.session.scalars(
+        sa.select(LessonProgress).where(
+            LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id
+        )
+    ).first()
+    if progress is None:
+        progress = LessonProgress(user_id=user.id, lesson_id=lesson.id, module_id=lesson.module_id)
+        db.session.add(progress)
+    if progress.completed_dt is None:
+        progress.completed_dt = utcnow()
+    db.session.flush()
+    return complete_module_if_done(user, lesson.module)
+
+
+def complete_module_if_done(user: User, module: Module) -> Completion | None:
+    """Write the single online Completion when every rule of the module holds."""
+    if not rules.all_met(user, module):
+        return None
+    return record_completion(user, module, CompletionSource.ONLINE)
+
+
+def record_completion(
+    user: User,
+    module: Module,
+    source: CompletionSource,
+    *,
+    recorded_by: User | None = None,
+    note: str | None = None,
+    when=None,
+) -> Completion:  # type: ignore[no-untyped-def]
+    """Write a completion unless one stands already (then return it): one per person and module."""
+    existing = completions_of(user, [module.id]).get(module.id)
+    if existing is not None:
+        return existing
+    completion = Completion(
+        user_id=user.id,
+        module_id=module.id,
+        source=source,
+        note=note,
+        recorded_by_id=recorded_by.id if recorded_by else None,
+        completed_dt=when or utcnow(),
+    )
+    with db.session.begin_nested() as nested:
+        db.session.add(completion)
+        try:
+            db.session.flush()
+        except sa.exc.IntegrityError:
+            nested.rollback()  # a concurrent request completed it first: keep that one
+            return completions_of(user, [module.id])[module.id]
+    audit.log_event("completion.recorded", user=user.id, module=module.id, source=source.value)
+    from lms.progress.certificates import issue_certificates
+
+    issue_certificates(user, module)
+    return completion
+
+
+def revoke_completion(completion: Completion, actor: User, reason: str) -> None:
+    """Withdraw a completion, with a reason; the row stays for the record."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a reason is required to revoke a completion")
+    completion.revoked_dt = utcnow()
+    completion.revoked_by_id = actor.id
+    completion.revoke_reason = reason[:500]
+    audit.log_event(
+        "completion.revoked", completion=completion.id, by=actor.username, reason=reason
+    )
+
+
+def notebook(user: User) -> list[tuple[BlockResponse, LessonBlock, Lesson, Module, Course]]:
+    """The learner's reflections, newest first, with where each was written."""
+    return list(
+        db.session.execute(
+            sa.select(BlockResponse, LessonBlock, Lesson, Module, Course)
+            .join(LessonBlock, LessonBlock.id == BlockResponse.block_id)
+            .join(Lesson, Lesson.id == LessonBlock.lesson_id)
+            .join(Module)
+            .join(Course)
+            .where(BlockResponse.user_id == user.id, LessonBlock.kind == BlockKind.REFLECT)
+            .order_by(BlockResponse.updated_dt.desc())
+        ).all()
+    )
+
+
+def next_after(user: User, lesson: Lesson) -> Lesson | None:
+    """The next lesson of the module after this one that the user has not finished."""
+    states = module_lessons(user, [lesson.module_id])[lesson.module_id]
+    index = next(i for i, s in enumerate(states) if s.lesson.id == lesson.id)
+    later = [s for s in states[index + 1 :] if not s.done] or [
+        s for s in states[:index] if not s.done
+    ]
+    return later[0].lesson if later else None
+
+
+# ---- knowledge checks (one GIFT question inside a lesson) ----------------------------------
+
+
+def _check_question(block: LessonBlock):  # type: ignore[no-untyped-def]
+    """A transient Question built from the block's stored key, for the question-type registry."""
+    from lms.quizzes.models import Question
+
+    data = block.data
+    return Question(
+        type=data["type"],
+        text_html=data.get("text_html", ""),
+        general_feedback_html=data.get("general_feedback_html"),
+        data={"answers": data.get("answers", [])},
+    )
+
+
+def _check_entry(user: User, block: LessonBlock, question) -> dict:  # type: ignore[no-untyped-def]
+    """The option order for this learner, stable across visits, with ids that reveal nothing:
+    the registry shuffles with a seeded generator; the ids are then the display positions."""
+    import random
+
+    from lms.quizzes.question_types import kind
+
+    rng = random.Random(f"{user.id}:{block.id}")  # noqa: S311 - an order, not a secret
+    entry = kind(question).layout(question, True, rng) or {}
+    return {
+        name: [[index, f"{name[0]}{n}"] for n, (index, _token) in enumerate(pairs)]
+        for name, pairs in entry.items()
+    }
+
+
+def present_check(user: User, block: LessonBlock, response: BlockResponse | None) -> dict:
+    """What the lesson page shows for a check: the question and options (no key), and once
+    answered, whether it was right and the feedback of what the learner chose."""
+    from lms.quizzes.question_types import kind
+
+    question = _check_question(block)
+    qtype = kind(question)
+    answer = response.value.get("answer", {}) if response else {}
+    view = {
+        "input": qtype.input,
+        "text_html": block.data.get("text_html", ""),
+        "answered": response is not None,
+        **qtype.present(question, _check_entry(user, block, question), answer),
+    }
+    if response is not None:
+        score = float(response.value.get("score", 0.0))
+        view.update(
+            score=score,
+            right=score >= 0.999,
+            feedback=qtype.feedback(question, answer),
+            general_feedback_html=block.data.get("general_feedback_html"),
+        )
+    return view
+
+
+def answer_check_from_form(user: User, block: LessonBlock, posted) -> BlockResponse | None:  # type: ignore[no-untyped-def]
+    """Grade a check from the submitted form on the server; ids that are not this block's are
+    ignored (nothing is stored)."""
+    from lms.quizzes.question_types import kind
+
+    question = _check_question(block)
+    qtype = kind(question)
+    answer = qtype.read(
+        question, _check_entry(user, block, question), "answer", posted.to_dict(flat=False)
+    )
+    if answer is None:
+        return None
+    return answer_check(user, block, answer, qtype.grade(question, answer))
+
+
+# ---- signals from other rooms --------------------------------------------------------------
+
+
+def on_attempt_graded(attempt, *, user: User, module: Module, **_: object) -> None:  # type: ignore[no-untyped-def]
+    """A passed quiz may be the last step of a module: complete it in the same transaction."""
+    if attempt.passed:
+        complete_module_if_done(user, module)
+
+
+def connect_signals() -> None:
+    from lms.quizzes.signals import attempt_graded
+
+    attempt_graded.connect(on_attempt_graded)
