@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms import audit, config
-from lms.db import VN_TZ, db
+from lms.db import VN_TZ, db, vn_today
 from lms.markdown import render_plain, sanitise
 
 log = logging.getLogger("lms")
@@ -94,6 +94,7 @@ def init_app(app: Flask) -> None:
         plaintext=render_plain,
     )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "vi")
+    app.jinja_env.globals["today"] = vn_today
     app.before_request(_start_request)
     app.after_request(_secure_headers)
     app.register_error_handler(CSRFError, _csrf_error)

@@ -480,3 +480,11 @@ def connect_signals() -> None:
     from lms.quizzes.signals import attempt_graded
 
     attempt_graded.connect(on_attempt_graded)
+
+
+def overall_percent(states: list[ModuleState], *, required_only: bool = False) -> int:
+    """Share of lessons done across modules (completed modules count in full)."""
+    chosen = [s for s in states if s.required] if required_only else states
+    total = sum(len(s.lessons) for s in chosen)
+    done = sum(len(s.lessons) if s.completion else s.done_count for s in chosen)
+    return round(100 * done / total) if total else 0

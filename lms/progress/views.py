@@ -19,9 +19,9 @@ bp = Blueprint("progress", __name__, cli_group=None)
 @login_required
 def course(course_slug: str) -> ResponseReturnValue:
     found = services.get_course(course_slug) or abort(404)
-    return render_template(
-        "progress/course.html", course=found, modules=services.course_overview(current_user, found)
-    )
+    modules = services.course_overview(current_user, found)
+    return render_template("progress/course.html", course=found, modules=modules,
+                           overall=services.overall_percent(modules))
 
 
 @bp.get("/learn/<course_slug>/<module_slug>")
