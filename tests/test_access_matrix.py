@@ -10,7 +10,14 @@ from lms.accounts.models import Role
 from lms.db import db
 from lms.discussion import services as discussion
 from tests.conftest import Client
-from tests.factories import make_course, make_lesson, make_module, make_tree, make_user
+from tests.factories import (
+    make_course,
+    make_lesson,
+    make_module,
+    make_quiz,
+    make_tree,
+    make_user,
+)
 
 ROLES = ("anonymous", "learner", "trainer", "staff_a", "staff_b", "admin")
 USERS = {
@@ -105,6 +112,26 @@ MATRIX = {
         {"reason": "Lạc đề"},
         row(302, 403, 302, 403, 403, 302),
     ),
+    # Quizzes: any signed-in person may take a published module's quiz; an attempt ({attempt}
+    # in progress, {done} submitted, both of {person}) answers its owner only, 404 to anyone else.
+    ("quizzes.overview", "GET"): ("/modules/{quiz_module}/quiz", None, SIGNED_IN),
+    ("quizzes.start", "POST"): ("/modules/{quiz_module}/quiz/start", {}, ALL_REDIRECT),
+    ("quizzes.attempt", "GET"): ("/attempts/{attempt}", None, row(302, 200, 404, 404, 404, 404)),
+    ("quizzes.save", "POST"): (
+        "/attempts/{attempt}/save",
+        {"revision": "0"},
+        row(302, 302, 404, 404, 404, 404),
+    ),
+    ("quizzes.submit", "POST"): (
+        "/attempts/{attempt}/submit",
+        {"revision": "0"},
+        row(302, 302, 404, 404, 404, 404),
+    ),
+    ("quizzes.review", "GET"): (
+        "/attempts/{done}/review",
+        None,
+        row(302, 200, 404, 404, 404, 404),
+    ),
     ("site.home", "GET"): ("/", None, SIGNED_IN),
     ("site.healthz", "GET"): ("/healthz", None, PUBLIC),
     ("site.privacy", "GET"): ("/privacy", None, PUBLIC),
@@ -137,8 +164,24 @@ def world(app):
     cert = _certificate_for(person)
     lesson = make_lesson(make_module(make_course("khoa"), "mo-dun"), "bai", body_md=LESSON_BODY)
     post = discussion.add_post(person, lesson, "Câu hỏi của tôi")
+    quiz = _quiz_attempts_of(person)
     db.session.commit()
-    return {"person": person.id, "cert": cert, "lesson": lesson.id, "post": post.id}
+    return {"person": person.id, "cert": cert, "lesson": lesson.id, "post": post.id} | quiz
+
+
+def _quiz_attempts_of(person) -> dict:  # type: ignore[no-untyped-def]
+    """A quiz with one submitted attempt of {person} and one in progress."""
+    from lms.quizzes import services as quizzes
+
+    module = make_module(make_course("khoa-bai-kiem-tra"), "co-bai-kiem-tra")
+    make_quiz(module, "Câu hỏi? {=Đúng ~Sai}")
+    ctx = quizzes.available_quiz(module.id)
+    done, _ = quizzes.start_attempt(person, ctx)
+    db.session.flush()
+    quizzes.submit_attempt(quizzes.load_attempt(person, done.public_id), person, {}, 0)
+    attempt, _ = quizzes.start_attempt(person, ctx)
+    db.session.flush()
+    return {"quiz_module": module.id, "attempt": attempt.public_id, "done": done.public_id}
 
 
 def _certificate_for(person) -> str:  # type: ignore[no-untyped-def]

@@ -23,14 +23,18 @@ BASE = "/learn/chu-de-2021/dinh-huong"
 def _study(client, lesson: Lesson) -> None:
     url = f"{BASE}/{lesson.slug}"
     page = client.get(url).get_data(as_text=True)
-    for block in db.session.scalars(sa.select(LessonBlock).where(LessonBlock.lesson_id == lesson.id)):
+    for block in db.session.scalars(
+        sa.select(LessonBlock).where(LessonBlock.lesson_id == lesson.id)
+    ):
         if block.kind == "check":
             section = page[page.index(f'id="block-{block.key}"') :]
             option = re.search(r'name="answer" value="([^"]+)"', section)
             if option:
                 client.post_form(f"{url}/check/{block.key}", {"answer": option.group(1)})
         elif block.kind == "reflect":
-            client.post_form(f"{url}/reflect/{block.key}", {"text": "Công đoàn tôi sẽ họp tổ vào tháng tới."})
+            client.post_form(
+                f"{url}/reflect/{block.key}", {"text": "Công đoàn tôi sẽ họp tổ vào tháng tới."}
+            )
         else:
             client.post_form(f"{url}/case/{block.key}", {"choice": "1"})
     assert client.post_form(f"{url}/done").status_code == 302
@@ -39,7 +43,9 @@ def _study(client, lesson: Lesson) -> None:
 def test_a_chairperson_completes_the_orientation_module(app, client) -> None:
     import_courses(load_courses(COURSES))
     union = make_org("CD1", kind="grassroots", sector="non_state", members=420)
-    chair = make_user(phone="0912345678", org=union, position="chair", full_name="Nguyễn Thị Hồng Nhung")
+    chair = make_user(
+        phone="0912345678", org=union, position="chair", full_name="Nguyễn Thị Hồng Nhung"
+    )
     db.session.commit()
     client.login("0912 345 678")
     module = db.session.scalars(sa.select(Module).where(Module.slug == "dinh-huong")).one()
@@ -54,14 +60,22 @@ def test_a_chairperson_completes_the_orientation_module(app, client) -> None:
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) == 1
     answered = db.session.scalar(sa.select(sa.func.count()).select_from(BlockResponse))
     assert answered == db.session.scalar(
-        sa.select(sa.func.count()).select_from(LessonBlock).join(Lesson).where(Lesson.module_id == module.id)
+        sa.select(sa.func.count())
+        .select_from(LessonBlock)
+        .join(Lesson)
+        .where(Lesson.module_id == module.id)
     )
-    assert "Đã hoàn thành" not in client.get(BASE).get_data(as_text=True)  # the quiz is still to pass
+    assert "Đã hoàn thành" not in client.get(BASE).get_data(
+        as_text=True
+    )  # the quiz is still to pass
 
     client.post_form(f"/modules/{module.id}/quiz/start")
     failed = latest_attempt(chair.id)
-    review = client.post_form(f"/attempts/{failed.public_id}/submit", answer_form(failed, right=False),
-                              follow_redirects=True)
+    review = client.post_form(
+        f"/attempts/{failed.public_id}/submit",
+        answer_form(failed, right=False),
+        follow_redirects=True,
+    )
     assert review.status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Completion)) == 0
 
@@ -75,7 +89,10 @@ def test_a_chairperson_completes_the_orientation_module(app, client) -> None:
     completions = db.session.scalars(sa.select(Completion)).all()
     assert len(completions) == 1
     assert (completions[0].user_id, completions[0].module_id, completions[0].source) == (
-        chair.id, module.id, "online")
+        chair.id,
+        module.id,
+        "online",
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 1
     assert "Đã hoàn thành ngày" in client.get(BASE).get_data(as_text=True)
     assert client.get(first).status_code == 200

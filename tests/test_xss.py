@@ -66,21 +66,28 @@ def test_sanitising_happens_after_rendering() -> None:
 
 def _hostile_course(root: Path) -> Path:
     joined = " ".join(p.replace('"', "'").replace("\n", " ").replace("\t", " ") for p in PAYLOADS)
+    titled = joined[:280]  # titles are limited to 300 characters; summaries and bodies are not
     course = root / "doc-hai"
     module = course / "01-mo-dun"
     module.mkdir(parents=True)
     (course / "course.toml").write_text(
-        f'title = """Khóa {joined}"""\nyear = 2026\nsummary = """{joined}"""\n', encoding="utf-8")
+        f'title = """Khóa {titled}"""\nyear = 2026\nsummary = """{joined}"""\n', encoding="utf-8"
+    )
     (module / "module.toml").write_text(
-        f'title = """Chuyên đề {joined}"""\nkind = "core"\nsummary = """{joined}"""\n', encoding="utf-8")
+        f'title = """Chuyên đề {titled}"""\nkind = "core"\nsummary = """{joined}"""\n',
+        encoding="utf-8",
+    )
     body = "\n\n".join(PAYLOADS)
-    case = "\n".join(f'{k} = """{joined}"""' for k in ("title", "situation"))
+    case = f'title = """{titled}"""\nsituation = """{joined}"""'
     choice = "\n".join(f'{k} = """{joined}"""' for k in ("text", "consequence", "feedback"))
-    gift_text = joined.replace("{", "\\{").replace("}", "\\}").replace("=", "\\=").replace("#", "\\#")
+    gift_text = (
+        joined.replace("{", "\\{").replace("}", "\\}").replace("=", "\\=").replace("#", "\\#")
+    )
     gift_text = gift_text.replace("~", "\\~").replace(":", "\\:")
     (module / "01-bai.md").write_text(
-        f'+++\ntitle = """Bài {joined}"""\nminutes = 5\n+++\n\n{body}\n\n'
-        f"```reflect r\n{body}\n```\n\n```case c\n{case}\n[[choice]]\n{choice}\n[[choice]]\n{choice}\n```\n\n"
+        f'+++\ntitle = """Bài {titled}"""\nminutes = 5\n+++\n\n{body}\n\n'
+        f"```reflect r\n{body}\n```\n\n"
+        f"```case c\n{case}\n[[choice]]\n{choice}\n[[choice]]\n{choice}\n```\n\n"
         f"```check k\n{gift_text} {{={gift_text}#{gift_text} ~sai#{gift_text}}}\n```\n",
         encoding="utf-8",
     )
@@ -93,7 +100,9 @@ def _hostile_course(root: Path) -> Path:
 
 def test_every_authored_field_is_inert_on_learner_pages(app, client, tmp_path: Path) -> None:
     import_courses(load_courses(_hostile_course(tmp_path)))
-    make_user(phone="0912000001", org=make_org("CD", kind="grassroots", sector="state"), position="chair")
+    make_user(
+        phone="0912000001", org=make_org("CD", kind="grassroots", sector="state"), position="chair"
+    )
     db.session.commit()
     client.login("0912000001")
     client.post_form("/learn/doc-hai/mo-dun/bai/case/c", {"choice": "0"})

@@ -207,10 +207,17 @@ def _load_course(folder: Path, found: _Collector) -> CourseSpec | None:
     )
 
 
-def _require(meta: dict, path: Path, found: _Collector, key: str, kind: type) -> Any:
+def _require(
+    meta: dict, path: Path, found: _Collector, key: str, kind: type, limit: int = 300
+) -> Any:
     value = meta.get(key)
     if not isinstance(value, kind) or (kind is str and not value.strip()):
         found.add(path, 1, f"'{key}' is required ({kind.__name__})")
+        return None
+    if kind is str and len(value.strip()) > limit:
+        found.add(
+            path, 1, f"'{key}' is too long ({len(value.strip())} characters, at most {limit})"
+        )
         return None
     return value
 
@@ -326,6 +333,11 @@ def _load_lesson(path: Path, found: _Collector) -> LessonSpec | None:
             "minutes must be a whole number of at least 1",
         ),
         (not str(meta.get("title", "")).strip(), "'title' is required"),
+        (
+            len(str(meta.get("title", "")).strip()) > 300,
+            "'title' is too long (at most 300 characters)",
+        ),
+        (len(slug) > 80, "the slug is too long (at most 80 characters)"),
     ]
     for bad, message in problems:
         if bad:

@@ -1,0 +1,140 @@
+"""Races with real commits, on a fresh database of the backend under test (not the rolled-back
+test transaction): 10 submits of one attempt (QUIZ-03, REL-10) and 5 starts at once (QUIZ-05)."""
+
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+
+from lms import create_app
+from lms.db import db
+from lms.quizzes.models import Attempt, Response
+from lms.quizzes.signals import attempt_graded
+from tests.conftest import BACKEND, PG_URL, Client, base_config
+from tests.factories import make_course, make_module, make_quiz, make_user
+from tests.quizzes.helpers import GIFT, answer_form
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> Iterator[str]:
+    """A brand-new database of the backend under test, dropped afterwards."""
+    if BACKEND != "postgresql":
+        yield f"sqlite:///{tmp_path / 'race.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL suite: LMS_TEST_DATABASE_URL is not set")
+    name = f"lms_race_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(admin.url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def race(fresh_url: str) -> Iterator[tuple[Flask, dict]]:
+    app = create_app(base_config(fresh_url))
+    app.test_client_class = Client
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        module = make_module(make_course("khoa-dua"), "dua", max_attempts=2)
+        make_quiz(module, GIFT)
+        make_user("hocvien.dua")
+        db.session.commit()
+        ids = {"module": module.id}
+    try:
+        yield app, ids
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _signed_in(app: Flask) -> tuple[str, str]:
+    """The session cookie and CSRF token of a signed-in learner, to share between threads."""
+    client = app.test_client()
+    assert client.login("hocvien.dua").status_code == 302
+    token = client.csrf_token()  # may add the CSRF secret to the session: read the cookie after
+    return client.get_cookie("lms").value, token
+
+
+def _all_at_once(app: Flask, cookie: str, count: int, path: str, data: dict) -> Counter:
+    barrier = threading.Barrier(count)
+
+    def one(_: int) -> int:
+        client = app.test_client()
+        client.set_cookie("lms", cookie)
+        barrier.wait()
+        return client.post(path, data=data).status_code
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return Counter(pool.map(one, range(count)))
+
+
+def _attempts(app: Flask) -> list[Attempt]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Attempt).order_by(Attempt.attempt_no)))
+
+
+def test_ten_concurrent_submits_grade_once(race) -> None:
+    """QUIZ-03: exactly one success (a redirect to the review) and nine 409."""
+    app, ids = race
+    cookie, token = _signed_in(app)
+    start = _all_at_once(
+        app, cookie, 1, f"/modules/{ids['module']}/quiz/start", {"csrf_token": token}
+    )
+    assert start == Counter({302: 1})
+    [attempt] = _attempts(app)
+    with app.app_context():
+        form = answer_form(db.session.merge(attempt)) | {"csrf_token": token}
+    graded = []
+    with attempt_graded.connected_to(lambda sender, **kw: graded.append(sender.id)):
+        statuses = _all_at_once(app, cookie, 10, f"/attempts/{attempt.public_id}/submit", form)
+    assert statuses == Counter({302: 1, 409: 9})
+    assert graded == [attempt.id]
+    [done] = _attempts(app)
+    assert done.is_submitted and done.score == 100.0 and done.revision == 1
+    with app.app_context():
+        count = sa.select(sa.func.count()).select_from(Response)
+        assert db.session.scalar(count) == 7  # one graded row per question that takes an answer
+
+
+def test_five_concurrent_starts_never_pass_max_attempts(race) -> None:
+    """QUIZ-05: five starts at once open one attempt; with max_attempts=2 there are never 3."""
+    app, ids = race
+    cookie, token = _signed_in(app)
+    path, data = f"/modules/{ids['module']}/quiz/start", {"csrf_token": token}
+    assert _all_at_once(app, cookie, 5, path, data) == Counter({302: 5})
+    [first] = _attempts(app)
+    _submit_plainly(app, cookie, token, first)
+    assert _all_at_once(app, cookie, 5, path, data) == Counter({302: 5})
+    second = _attempts(app)[-1]
+    _submit_plainly(app, cookie, token, second)
+    assert _all_at_once(app, cookie, 5, path, data) == Counter({409: 5})
+    assert [a.attempt_no for a in _attempts(app)] == [1, 2]
+
+
+def _submit_plainly(app: Flask, cookie: str, token: str, attempt: Attempt) -> None:
+    statuses = _all_at_once(
+        app,
+        cookie,
+        1,
+        f"/attempts/{attempt.public_id}/submit",
+        {"csrf_token": token, "revision": "0"},
+    )
+    assert statuses == Counter({302: 1})
