@@ -160,8 +160,11 @@ def _line_of(text: str, key: str) -> int:
     return 1
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+def _digest(*parts: object) -> str:
+    """A hash of the parsed content (not of the file's bytes), so that a file written back
+    differently but meaning the same is recognised as unchanged."""
+    text = "\x1f".join(str(part).strip() if isinstance(part, str) else repr(part) for part in parts)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _load_course(folder: Path, found: _Collector) -> CourseSpec | None:
@@ -202,7 +205,16 @@ def _load_course(folder: Path, found: _Collector) -> CourseSpec | None:
         lower_level=str(meta.get("lower_level", "LĐLĐ huyện")),
         upper_level=str(meta.get("upper_level", "LĐLĐ tỉnh")),
         modules=tuple(modules),
-        content_hash=_digest(text or ""),
+        content_hash=_digest(
+            title,
+            year,
+            meta.get("summary", ""),
+            meta.get("language", "vi"),
+            deadline,
+            meta.get("split_members", 1000),
+            meta.get("lower_level", ""),
+            meta.get("upper_level", ""),
+        ),
         path=found._rel(folder),
     )
 
@@ -291,7 +303,15 @@ def _load_module(folder: Path, found: _Collector) -> ModuleSpec | None:
         max_attempts=meta.get("max_attempts"),
         lessons=tuple(lessons),
         quiz_source=quiz,
-        content_hash=_digest(text or ""),
+        content_hash=_digest(
+            slug,
+            title,
+            kind,
+            meta.get("summary", ""),
+            pass_mark,
+            meta.get("requires_live", False),
+            meta.get("max_attempts"),
+        ),
         path=found._rel(folder),
     )
 
@@ -353,6 +373,6 @@ def _load_lesson(path: Path, found: _Collector) -> LessonSpec | None:
         body_md=body,
         body_html=html,
         blocks=tuple(BlockSpec(b.key, b.kind, data) for b, data in blocks),
-        content_hash=_digest(text),
+        content_hash=_digest(slug, meta["title"], minutes, kind, body),
         path=found._rel(path),
     )
