@@ -43,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     progress_services.connect_signals()
 
     from lms.accounts.views import bp as accounts_bp
+    from lms.authoring.views import bp as authoring_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.discussion.views import bp as discussion_bp
     from lms.orgs.views import bp as orgs_bp
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         accounts_bp,
         orgs_bp,
         catalog_bp,
+        authoring_bp,
         quizzes_bp,
         discussion_bp,
         progress_bp,

@@ -84,3 +84,36 @@ def test_postgres_url_without_driver_uses_psycopg() -> None:
     app = create_app(base_config("postgresql://u:p@127.0.0.1:1/x"))
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
     assert os.environ.get("LMS_TEST_BACKEND", "sqlite") in ("sqlite", "postgresql")
+
+
+def test_upgrade_keeps_existing_quizzes(empty_database_url: str) -> None:
+    """Upgrading a database that already holds courses and quizzes (the previous release)."""
+    app = create_app(base_config(empty_database_url))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="41360ddadbef")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO course (slug, title, year, summary, language, "
+                    "split_members, lower_level, upper_level, published, content_hash, "
+                    "created_dt, updated_dt) VALUES ('k', 'K', 2021, '', 'vi', 1000, 'a', "
+                    "'b', true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO module (course_id, slug, position, title, kind, summary, "
+                    "pass_mark, requires_live, status, content_hash) VALUES "
+                    "(1, 'm', 1, 'M', 'core', '', 80, false, 'published', '')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO quiz (module_id, version, gift_source, content_hash, "
+                    "shuffle, updated_dt) VALUES (1, 3, '', '', true, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade(directory=str(MIGRATIONS))
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version, edit_version FROM quiz")).one() == (3, 1)
+        db.engine.dispose()

@@ -114,8 +114,10 @@ class Lesson(Model):
     content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     # A lesson removed from the files is retired, never deleted: completions refer to it.
     retired: Mapped[bool] = mapped_column(default=False)
-    # Optimistic lock for the web editor.
+    # Optimistic lock for the web editor: every saved edit bumps it.
     version: Mapped[int] = mapped_column(default=1)
+    # A trainer's unpublished edit (Markdown); learners keep seeing body_html until it is published.
+    draft_md: Mapped[str | None] = mapped_column(sa.Text)
 
     module: Mapped[Module] = orm.relationship(back_populates="lessons", lazy="raise_on_sql")
     blocks: Mapped[list["LessonBlock"]] = orm.relationship(
@@ -139,3 +141,16 @@ class LessonBlock(Model):
     retired: Mapped[bool] = mapped_column(default=False)
 
     lesson: Mapped[Lesson] = orm.relationship(back_populates="blocks", lazy="raise_on_sql")
+
+
+class CourseTrainer(Model):
+    """A trainer assigned to a course by an administrator: they may edit it and see its learners'
+    reflections and discussion."""
+
+    __tablename__ = "course_trainer"
+    __table_args__ = (sa.UniqueConstraint("course_id", "user_id", name="uq_course_trainer_course_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    created_dt: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,10 @@ class Quiz(Model):
     module_id: Mapped[int] = mapped_column(sa.ForeignKey("module.id"), unique=True)
     version: Mapped[int] = mapped_column(default=1)
     gift_source: Mapped[str] = mapped_column(sa.Text, default="")
+    # A trainer's unpublished GIFT; the published version (above) is what learners take.
+    draft_source: Mapped[str | None] = mapped_column(sa.Text)
+    # Optimistic lock for the web editor.
+    edit_version: Mapped[int] = mapped_column(default=1)
     content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     shuffle: Mapped[bool] = mapped_column(default=True)
     updated_dt: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
