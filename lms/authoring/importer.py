@@ -117,22 +117,21 @@ def _import_lesson(
     )
     if report.counts["lesson.updated"] > changed_before:
         lesson.version += 1
+    sync_blocks(lesson, spec.blocks, report)
+
+
+def sync_blocks(lesson: Lesson, specs, report: ImportReport) -> None:  # type: ignore[no-untyped-def]
+    """Make the lesson's blocks match the rendered ones, keyed by block key; retire the rest."""
     blocks = {
         b.key: b
         for b in db.session.scalars(
             sa.select(LessonBlock).where(LessonBlock.lesson_id == lesson.id)
         )
     }
-    for position, block in enumerate(spec.blocks):
+    for position, block in enumerate(specs):
         fields = {"kind": block.kind, "position": position, "data": block.data, "retired": False}
-        _upsert(
-            blocks.pop(block.key, None),
-            LessonBlock,
-            {"lesson_id": lesson.id, "key": block.key},
-            fields,
-            "block",
-            report,
-        )
+        keys = {"lesson_id": lesson.id, "key": block.key}
+        _upsert(blocks.pop(block.key, None), LessonBlock, keys, fields, "block", report)
     for gone in blocks.values():
         if not gone.retired:
             gone.retired = True
