@@ -54,3 +54,7 @@ JITSI_AUDIENCE = "jitsi"
 JITSI_TOKEN_MINUTES = 180
 
 PAGE_SIZE = 50
+
+# Lesson images: at most this many bytes each; stored in UPLOAD_FOLDER (default instance/uploads).
+UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+UPLOAD_FOLDER = ""

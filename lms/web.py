@@ -128,6 +128,17 @@ def format_number(value: float | int | None) -> str:
 
 def _start_request() -> None:
     g.request_id = secrets.token_hex(8)
+    # A form body over the form limit gets a clear 413 before anything reads it (REL-03);
+    # Werkzeug would otherwise fail the parse and the CSRF check would report a missing token.
+    limit = current_app.config.get("MAX_FORM_MEMORY_SIZE")
+    if (
+        limit
+        and request.mimetype == "application/x-www-form-urlencoded"
+        and (request.content_length or 0) > limit
+    ):
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        raise RequestEntityTooLarge()
 
 
 def _secure_headers(response):  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@ transaction around each test, an HTTP client with CSRF handling, and sign-in hel
 
 import contextvars
 import os
+import tempfile
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ BACKEND = os.environ.get("LMS_TEST_BACKEND", "sqlite")
 PG_URL = os.environ.get("LMS_TEST_DATABASE_URL", "")
 REQUIRE_ALL = os.environ.get("LMS_REQUIRE_ALL_SUITES") == "1"
 TEST_PASSWORD = "mat-khau-thu-nghiem"  # noqa: S105
+UPLOADS = tempfile.mkdtemp(prefix="lms-test-uploads-")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -44,6 +46,8 @@ def base_config(database_url: str) -> dict:
         "ARGON2_MEMORY_COST": 8,
         "ARGON2_PARALLELISM": 1,
         "SERVER_NAME": None,
+        # Uploaded images go to a throwaway folder, never the checkout's instance/ folder.
+        "UPLOAD_FOLDER": UPLOADS,
     }
 
 

@@ -1,13 +1,17 @@
-"""`lms import-courses [DIR] [--check]`."""
+"""`lms import-courses [DIR] [--check]` and `lms export-course SLUG DIR [--overwrite]`."""
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
+import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from lms.authoring.exporter import ExportError, TargetNotEmpty, course_files, write_course
 from lms.authoring.importer import import_courses
 from lms.authoring.loader import ContentErrors, load_courses
+from lms.catalog.models import Course
 from lms.db import db
 
 OUTCOMES = {
@@ -53,3 +57,34 @@ def import_courses_command(directory: Path, check: bool) -> None:
     for key, count in sorted(report.counts.items()):
         what, outcome = key.split(".")
         click.echo(f"  {THINGS[what]}: {count} {OUTCOMES[outcome]}")
+
+
+@click.command("export-course")
+@click.argument("slug")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace the course files already in DIR/SLUG.")
+@with_appcontext
+def export_course_command(slug: str, directory: Path, overwrite: bool) -> None:
+    """Write the course SLUG back to files in DIRECTORY/SLUG/, in the courses/ format."""
+    course = db.session.scalars(sa.select(Course).where(Course.slug == slug)).first()
+    if course is None:
+        _fail(f"Lỗi: không có khóa học nào có mã '{slug}'.")
+    try:
+        files = course_files(course)
+        target = write_course(course, directory, overwrite=overwrite)
+    except TargetNotEmpty as exc:
+        _fail(f"Lỗi: thư mục {exc.path} đã có nội dung; thêm --overwrite để ghi đè.")
+    except (ExportError, OSError) as exc:
+        _fail(f"Lỗi: không xuất được khóa học '{slug}': {exc}")
+    modules = sum(name.endswith("/module.toml") for name in files)
+    lessons = sum(name.endswith(".md") for name in files)
+    click.echo(
+        f"Đã xuất khóa học {slug} vào {target}: {len(files)} tệp, "
+        f"{modules} chuyên đề, {lessons} bài học."
+    )
+
+
+def _fail(message: str) -> NoReturn:
+    """Print a message on stderr and exit with status 1 (invalid input)."""
+    click.echo(message, err=True)
+    sys.exit(1)

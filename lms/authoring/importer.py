@@ -111,11 +111,12 @@ def _import_lesson(
         "body_md": spec.body_md, "body_html": spec.body_html,
         "content_hash": spec.content_hash, "position": spec.position, "retired": False,
     }  # fmt: skip
-    changed_before = report.counts["lesson.updated"]
+    # The editor's lock only moves when the text does (renumbering is not an edit).
+    text_changed = lesson is not None and (lesson.body_md, lesson.title) != (spec.body_md, spec.title)
     lesson = _upsert(
         lesson, Lesson, {"module_id": module.id, "slug": spec.slug}, fields, "lesson", report
     )
-    if report.counts["lesson.updated"] > changed_before:
+    if text_changed:
         lesson.version += 1
     sync_blocks(lesson, spec.blocks, report)
 

@@ -152,7 +152,13 @@ def slugify(title: str) -> str:
     return text[:60].rstrip("-") or "muc"
 
 
+# Words used by the editor's own URLs under a course or module: never given as slugs.
+RESERVED = {"modules", "trainers", "uploads", "export-zip", "status", "move", "lessons", "learners",
+            "quiz", "history", "autosave", "arrange", "preview"}  # fmt: skip
+
+
 def _unique_slug(title: str, taken: set[str]) -> str:
+    taken = taken | RESERVED
     base = slugify(title)
     slug, n = base, 2
     while slug in taken:
@@ -383,8 +389,10 @@ def save_quiz(module: Module, actor: User, source: str, version: int) -> Quiz:
     if gift_errors(source):
         raise AuthoringError("gift")
     if quiz is None:
-        quiz, _ = sync_quiz(module, "")
-        quiz.gift_source = ""
+        # Version 0 has no questions; the first publish makes version 1.
+        quiz = Quiz(module_id=module.id, version=0, gift_source="", content_hash="")
+        db.session.add(quiz)
+        db.session.flush()
     quiz.draft_source = source if source != quiz.gift_source else None
     quiz.edit_version += 1
     db.session.add(
@@ -478,3 +486,40 @@ def restore(revision: Revision, actor: User) -> None:
         )
     )
     db.session.flush()
+
+
+# ---- what learners wrote, for the module's trainers ----------------------------------------
+
+
+def reflections_in(module: Module) -> list:  # type: ignore[type-arg]
+    """Learners' reflections in the module's lessons, newest first, with who wrote them where."""
+    from lms.catalog.models import LessonBlock
+    from lms.progress.models import BlockResponse
+
+    return list(
+        db.session.execute(
+            sa.select(BlockResponse, User, Lesson, LessonBlock)
+            .join(User, User.id == BlockResponse.user_id)
+            .join(Lesson, Lesson.id == BlockResponse.lesson_id)
+            .join(LessonBlock, LessonBlock.id == BlockResponse.block_id)
+            .where(Lesson.module_id == module.id, LessonBlock.kind == "reflect")
+            .order_by(BlockResponse.updated_dt.desc())
+            .limit(500)
+        ).all()
+    )
+
+
+def posts_in(module: Module) -> list:  # type: ignore[type-arg]
+    """Discussion posts in the module's lessons, newest first, for moderation."""
+    from lms.discussion.models import Post
+
+    return list(
+        db.session.execute(
+            sa.select(Post, User, Lesson)
+            .join(User, User.id == Post.user_id)
+            .join(Lesson, Lesson.id == Post.lesson_id)
+            .where(Lesson.module_id == module.id)
+            .order_by(Post.created_dt.desc())
+            .limit(500)
+        ).all()
+    )

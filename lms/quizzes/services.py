@@ -44,6 +44,8 @@ def current_questions(quiz: Quiz) -> list[Question]:
 
 def sync_quiz(module: Module, source: str) -> tuple[Quiz, bool]:
     """Make the module's quiz match a GIFT source; return (quiz, changed). Raises GiftError."""
+    # Line endings and trailing blank lines do not change a quiz (no new version for them).
+    source = source.replace("\r\n", "\n").rstrip() + "\n" if source.strip() else ""
     digest = hashlib.sha256(source.encode()).hexdigest()
     quiz = quiz_for_module(module)
     if quiz is not None and quiz.content_hash == digest:
