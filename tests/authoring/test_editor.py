@@ -303,3 +303,42 @@ def test_trainers_read_reflections_of_their_modules_only(app, client, setup) -> 
     assert "Công đoàn tôi cần đối thoại." in admin.get(
         "/teach/khoa-khac/mo-dun-khac/learners"
     ).get_data(as_text=True)
+
+
+def test_autosave_keeps_drafts_and_reports_conflicts(app, client, setup) -> None:
+    client.login("quantri")
+    path = "/teach/khoa-khac/mo-dun-khac/bai-khac"
+    version = _ids(client, path)
+    fields = {"title": "bai-khac", "minutes": "5", "kind": "reading", "version": version}
+    saved = client.post_form(f"{path}/autosave", {**fields, "body": "Bản nháp tự lưu."})
+    assert saved.status_code == 200 and saved.get_json()["saved"] is True
+    lesson = db.session.scalars(sa.select(Lesson).where(Lesson.slug == "bai-khac")).one()
+    db.session.refresh(lesson)
+    assert lesson.draft_md == "Bản nháp tự lưu." and lesson.body_md != "Bản nháp tự lưu."
+    stale = client.post_form(f"{path}/autosave", {**fields, "body": "Bản cũ hơn."})
+    assert stale.status_code == 409 and stale.get_json()["error"] == "conflict"
+    learner = app.test_client()
+    learner.login("0912000001")
+    page = learner.get("/learn/khoa-khac/mo-dun-khac/bai-khac")
+    assert page.status_code == 404 or "Bản nháp tự lưu." not in page.get_data(as_text=True)
+
+
+def test_admin_assigns_and_removes_trainers(app, client, setup) -> None:
+    client.login("quantri")
+    client.post_form("/teach/khoa-khac/trainers", {"username": "giangvien.b"})
+    trainer_b = app.test_client()
+    trainer_b.login("giangvien.b")
+    assert trainer_b.get("/teach/khoa-khac").status_code == 200
+    refused = client.post_form(
+        "/teach/khoa-khac/trainers", {"username": "0912000001"}, follow_redirects=True
+    )
+    assert "không phải tài khoản giảng viên" in refused.get_data(as_text=True)
+    user_id = db.session.scalars(
+        sa.select(services.User.id).where(services.User.username == "giangvien.b")
+    ).one()
+    client.post_form(f"/teach/khoa-khac/trainers/{user_id}/remove")
+    assert trainer_b.get("/teach/khoa-khac").status_code == 403
+    assert (
+        trainer_b.post_form("/teach/khoa-khac/trainers", {"username": "giangvien.b"}).status_code
+        == 403
+    )
