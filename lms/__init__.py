@@ -43,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     progress_services.connect_signals()
 
     from lms.accounts.views import bp as accounts_bp
+    from lms.authoring.quiz_editor import bp as quiz_editor_bp
     from lms.authoring.views import bp as authoring_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.discussion.views import bp as discussion_bp
@@ -57,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         orgs_bp,
         catalog_bp,
         authoring_bp,
+        quiz_editor_bp,
         quizzes_bp,
         discussion_bp,
         progress_bp,

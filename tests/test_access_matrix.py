@@ -36,7 +36,15 @@ def row(anonymous: int, learner: int, trainer: int, staff_a: int, staff_b: int, 
 PUBLIC = row(200, 200, 200, 200, 200, 200)
 SIGNED_IN = row(302, 200, 200, 200, 200, 200)
 ALL_REDIRECT = row(302, 302, 302, 302, 302, 302)
+TEACHERS_REFUSED_INPUT = row(302, 403, 400, 403, 403, 400)
+TEACHERS_REDIRECT = row(302, 403, 302, 403, 403, 302)
+ADMIN_REDIRECT = row(302, 403, 403, 403, 403, 302)
+TEACH = "/teach/khoa-giang-vien"
+TEACH_MODULE = f"{TEACH}/mo-dun-quiz"
+TEACH_LESSON = f"{TEACH_MODULE}/bai-soan"
 LESSON = "/learn/khoa/mo-dun/bai"
+TEACHERS = row(302, 403, 200, 403, 403, 200)
+QUIZ_EDITOR = "/teach/khoa-giang-vien/mo-dun-quiz/quiz"
 LESSON_BODY = """Bài.
 
 ```reflect r1
@@ -132,6 +140,55 @@ MATRIX = {
         None,
         row(302, 200, 404, 404, 404, 404),
     ),
+    # Quiz editor: only trainers of the course ("giangvien" teaches {quiz_course}) and admins.
+    ("quiz_editor.edit", "GET"): (QUIZ_EDITOR, None, TEACHERS),
+    ("quiz_editor.edit", "POST"): (QUIZ_EDITOR, {}, row(302, 403, 400, 403, 403, 400)),
+    ("quiz_editor.check", "POST"): (
+        f"{QUIZ_EDITOR}/check",
+        {},
+        row(302, 403, 415, 403, 403, 415),  # JSON only
+    ),
+    ("quiz_editor.question", "GET"): (f"{QUIZ_EDITOR}/question", None, TEACHERS),
+    ("quiz_editor.question", "POST"): (
+        f"{QUIZ_EDITOR}/question",
+        {},
+        row(302, 403, 400, 403, 403, 400),
+    ),
+    ("quiz_editor.history", "GET"): (f"{QUIZ_EDITOR}/history", None, TEACHERS),
+    ("quiz_editor.restore", "POST"): (
+        f"{QUIZ_EDITOR}/history/{{quiz_revision}}/restore",
+        {},
+        row(302, 403, 302, 403, 403, 302),
+    ),
+    ("quiz_editor.stats", "GET"): (f"{QUIZ_EDITOR}/stats", None, TEACHERS),
+    # Authoring: trainers of the course ("giangvien" teaches khoa-giang-vien) and admins only.
+    ("authoring.index", "GET"): ("/teach/", None, row(302, 403, 200, 403, 403, 200)),
+    ("authoring.course", "GET"): (TEACH, None, TEACHERS),
+    ("authoring.create_module", "POST"): (f"{TEACH}/modules", {}, TEACHERS_REFUSED_INPUT),
+    ("authoring.add_trainer", "POST"): (f"{TEACH}/trainers", {}, ADMIN_REDIRECT),
+    ("authoring.remove_trainer", "POST"): (f"{TEACH}/trainers/999/remove", {}, ADMIN_REDIRECT),
+    ("authoring.module", "GET"): (TEACH_MODULE, None, TEACHERS),
+    ("authoring.module", "POST"): (TEACH_MODULE, {}, TEACHERS_REFUSED_INPUT),
+    ("authoring.module_status", "POST"): (f"{TEACH_MODULE}/status", {}, TEACHERS_REDIRECT),
+    ("authoring.move_module", "POST"): (f"{TEACH_MODULE}/move", {}, TEACHERS_REDIRECT),
+    ("authoring.create_lesson", "POST"): (f"{TEACH_MODULE}/lessons", {}, TEACHERS_REDIRECT),
+    ("authoring.learners", "GET"): (f"{TEACH_MODULE}/learners", None, TEACHERS),
+    ("authoring.export_course", "GET"): (f"{TEACH}/export.zip", None, TEACHERS),
+    ("authoring.export_module", "GET"): (f"{TEACH_MODULE}/export.zip", None, TEACHERS),
+    ("authoring.lesson", "GET"): (TEACH_LESSON, None, TEACHERS),
+    ("authoring.lesson", "POST"): (TEACH_LESSON, {}, TEACHERS_REFUSED_INPUT),
+    ("authoring.autosave", "POST"): (f"{TEACH_LESSON}/autosave", {}, TEACHERS_REFUSED_INPUT),
+    ("authoring.arrange_lesson", "POST"): (f"{TEACH_LESSON}/arrange", {}, TEACHERS_REDIRECT),
+    ("authoring.lesson_history", "GET"): (f"{TEACH_LESSON}/history", None, TEACHERS),
+    ("authoring.restore_lesson", "POST"): (
+        f"{TEACH_LESSON}/history/{{lesson_revision}}/restore",
+        {},
+        TEACHERS_REDIRECT,
+    ),
+    ("authoring.upload", "POST"): (f"{TEACH}/uploads", {}, TEACHERS_REFUSED_INPUT),
+    ("authoring.preview", "POST"): ("/teach/preview", {}, row(302, 403, 415, 403, 403, 415)),
+    # Lesson images are lesson content: every signed-in person may load them.
+    ("authoring.image", "GET"): ("/uploads/{image}", None, SIGNED_IN),
     ("site.home", "GET"): ("/", None, SIGNED_IN),
     ("site.healthz", "GET"): ("/healthz", None, PUBLIC),
     ("site.privacy", "GET"): ("/privacy", None, PUBLIC),
@@ -159,12 +216,13 @@ def world(app):
     make_user("quantri", role=Role.ADMIN)
     make_user("canbo.a", role=Role.STAFF, org=tree["a"])
     make_user("canbo.b", role=Role.STAFF, org=tree["b"])
-    make_user("giangvien", role=Role.TRAINER)
+    trainer = make_user("giangvien", role=Role.TRAINER)
     person = make_user(phone="0912000001", org=tree["a_union"], position="chair")
     cert = _certificate_for(person)
     lesson = make_lesson(make_module(make_course("khoa"), "mo-dun"), "bai", body_md=LESSON_BODY)
     post = discussion.add_post(person, lesson, "Câu hỏi của tôi")
     quiz = _quiz_attempts_of(person)
+    quiz |= _quiz_taught_by(trainer)
     db.session.commit()
     return {"person": person.id, "cert": cert, "lesson": lesson.id, "post": post.id} | quiz
 
@@ -182,6 +240,36 @@ def _quiz_attempts_of(person) -> dict:  # type: ignore[no-untyped-def]
     attempt, _ = quizzes.start_attempt(person, ctx)
     db.session.flush()
     return {"quiz_module": module.id, "attempt": attempt.public_id, "done": done.public_id}
+
+
+def _quiz_taught_by(trainer) -> dict:  # type: ignore[no-untyped-def]
+    """A course that {trainer} teaches, whose quiz has one saved revision."""
+    from lms.authoring import services as authoring
+    from lms.catalog.models import CourseTrainer
+
+    course = make_course("khoa-giang-vien")
+    module = make_module(course, "mo-dun-quiz")
+    make_quiz(module, "Câu hỏi? {=Đúng ~Sai}")
+    db.session.add(CourseTrainer(course_id=course.id, user_id=trainer.id))
+    quiz = authoring.save_quiz(module, trainer, "Câu hỏi? {=Đúng ~Sai ~Chưa rõ}", 1)
+    lesson = make_lesson(module, "bai-soan")
+    authoring.save_lesson(
+        lesson,
+        trainer,
+        title="Bài soạn",
+        minutes=5,
+        kind="reading",
+        body="Nội dung mới.",
+        version=lesson.version,
+    )
+    from lms.authoring import uploads
+
+    png = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
+    return {
+        "quiz_revision": authoring.history(authoring.RevisionKind.QUIZ, quiz.id)[0].id,
+        "lesson_revision": authoring.history(authoring.RevisionKind.LESSON, lesson.id)[0].id,
+        "image": uploads.save_upload(course, trainer, png).name,
+    }
 
 
 def _certificate_for(person) -> str:  # type: ignore[no-untyped-def]
@@ -205,7 +293,9 @@ def test_route_answers_each_role_as_decided(app, world, key) -> None:
         if role != "anonymous":
             assert client.login(USERS[role]).status_code == 302
         if key[1] == "GET":
-            got[role] = client.get(path).status_code
+            response = client.get(path)
+            got[role] = response.status_code
+            response.close()  # file responses (images, zips) hold an open file
         else:
             got[role] = client.post_form(path, data).status_code
     assert got == expected

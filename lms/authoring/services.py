@@ -323,7 +323,7 @@ def save_lesson(
     autosave: bool = False,
 ) -> None:
     """Save the trainer's text as the lesson's draft, unless someone else saved since (conflict)."""
-    body = unicodedata.normalize("NFC", body or "").replace("\r\n", "\n")
+    body = unicodedata.normalize("NFC", body or "").replace("\r\n", "\n").replace("\x00", "")
     if version != lesson.version:
         raise EditConflict(current_text(lesson), lesson.version)
     lesson.title, lesson.minutes, lesson.kind = (
@@ -382,7 +382,7 @@ def quiz_text(quiz: Quiz | None) -> str:
 
 def save_quiz(module: Module, actor: User, source: str, version: int) -> Quiz:
     """Save GIFT as the quiz's draft after checking it; refuse it whole when it has errors."""
-    source = unicodedata.normalize("NFC", source or "").replace("\r\n", "\n")
+    source = unicodedata.normalize("NFC", source or "").replace("\r\n", "\n").replace("\x00", "")
     quiz = quiz_for_module(module)
     if quiz is not None and version != quiz.edit_version:
         raise EditConflict(quiz_text(quiz), quiz.edit_version)
