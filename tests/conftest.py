@@ -3,8 +3,8 @@ transaction around each test, an HTTP client with CSRF handling, and sign-in hel
 
 import contextvars
 import os
-import tempfile
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -112,7 +112,8 @@ def _import_lesson(
         "content_hash": spec.content_hash, "position": spec.position, "retired": False,
     }  # fmt: skip
     # The editor's lock only moves when the text does (renumbering is not an edit).
-    text_changed = lesson is not None and (lesson.body_md, lesson.title) != (spec.body_md, spec.title)
+    text = (spec.body_md, spec.title)
+    text_changed = lesson is not None and (lesson.body_md, lesson.title) != text
     lesson = _upsert(
         lesson, Lesson, {"module_id": module.id, "slug": spec.slug}, fields, "lesson", report
     )

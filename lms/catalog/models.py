@@ -148,7 +148,9 @@ class CourseTrainer(Model):
     reflections and discussion."""
 
     __tablename__ = "course_trainer"
-    __table_args__ = (sa.UniqueConstraint("course_id", "user_id", name="uq_course_trainer_course_user"),)
+    __table_args__ = (
+        sa.UniqueConstraint("course_id", "user_id", name="uq_course_trainer_course_user"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id"))

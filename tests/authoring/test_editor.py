@@ -115,7 +115,7 @@ def test_trainer_builds_publishes_and_revises_a_module(app, client, setup) -> No
     learner.post_form(f"/attempts/{first.public_id}/submit", answer_form(first, right=True))
     assert latest_attempt(user_id).score == 100.0
 
-    # The trainer changes the quiz (one question now wrong-keyed for the old answers) and republishes.
+    # The trainer changes the quiz (the old answers are now wrong) and republishes.
     admin = db.session.scalars(
         sa.select(services.User).where(services.User.username == "giangvien")
     ).one()
