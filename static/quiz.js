@@ -58,11 +58,15 @@
     });
   }
 
-  function keepDraft() {
+  // The draft on this phone: the answers and the revision they belong to. `saved` marks answers
+  // the server has stored at that revision, so a page built before that save (a reload racing
+  // the reconnect save) can still recognise and show them.
+  function keepDraft(saved, answers) {
     var store = storage();
     if (!store) { return; }
     try {
-      store.setItem(key, JSON.stringify({ revision: Number(revision.value), answers: snapshot() }));
+      store.setItem(key, JSON.stringify({ revision: Number(revision.value), saved: !!saved,
+                                          answers: answers || snapshot() }));
     } catch (e) { /* storage full: autosave still runs */ }
   }
 
@@ -71,9 +75,9 @@
     try { return store ? JSON.parse(store.getItem(key) || "null") : null; } catch (e) { return null; }
   }
 
-  function dropDraftIfSaved(sent) {
-    var store = storage();
-    if (store && JSON.stringify(snapshot()) === sent) { store.removeItem(key); }
+  function markSaved(sent) {
+    // Keep the draft, now tagged with the server's new revision; unsaved changes stay unsaved.
+    if (JSON.stringify(snapshot()) === sent) { keepDraft(true, JSON.parse(sent)); } else { keepDraft(false); }
   }
 
   function token() {
@@ -98,7 +102,7 @@
       var data = result.data || {};
       if (data.saved) {
         revision.value = data.revision;
-        dropDraftIfSaved(sent);
+        markSaved(sent);
         say("saved");
       } else if (result.status === 409 || result.status === 401) {
         stopped = true;  // the server will not take more saves from this page: say why
@@ -127,7 +131,10 @@
 
   form.addEventListener("change", changed);
   form.addEventListener("input", changed);
-  window.addEventListener("online", function () { if (readDraft() && !submitting) { save(); } });
+  window.addEventListener("online", function () {
+    var draft = readDraft();
+    if (draft && !draft.saved && !submitting) { save(); }
+  });
 
   form.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("button") : null;
@@ -154,16 +161,21 @@
     }
   });
 
-  // Back after a lost connection: put back what was answered on this phone but never saved.
+  // Back after a lost connection or a reload: put back what this phone knows that the page does not.
   var draft = readDraft();
+  var pageRevision = Number(revision.value);
   if (draft && draft.answers) {
-    if (draft.revision === Number(revision.value)) {
-      if (JSON.stringify(draft.answers) !== JSON.stringify(snapshot())) {
-        apply(draft.answers);
-        say("restored");
-        schedule();
-      }
-    } else if (storage()) {
+    var differs = JSON.stringify(draft.answers) !== JSON.stringify(snapshot());
+    if (draft.revision > pageRevision) {
+      // This page was built before the phone's last save was stored: the draft is newer.
+      revision.value = draft.revision;
+      if (differs) { apply(draft.answers); say("restored"); }
+      if (!draft.saved) { schedule(); }
+    } else if (draft.revision === pageRevision && differs && !draft.saved) {
+      apply(draft.answers);
+      say("restored");
+      schedule();
+    } else if (draft.revision < pageRevision && storage()) {
       storage().removeItem(key);  // the server saved newer answers since this draft was made
     }
   }
