@@ -5,7 +5,9 @@ import contextvars
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,31 @@ def app(database_url: str) -> Iterator[Flask]:
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@contextmanager
+def fresh_database(folder: Path, prefix: str) -> Iterator[str]:
+    """A brand-new database of the backend under test (for real commits), dropped afterwards."""
+    if BACKEND != "postgresql":
+        yield f"sqlite:///{folder / (prefix + '.db')}"
+        return
+    if not PG_URL:
+        message = "PostgreSQL suite: LMS_TEST_DATABASE_URL is not set"
+        if REQUIRE_ALL:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(admin.url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def reset_database(engine: sa.Engine) -> None:

@@ -1,7 +1,6 @@
 """The schema comes only from migrations: one head, upgrade and downgrade work, no drift."""
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from flask_migrate import check, downgrade, upgrade
 
 from lms import create_app
 from lms.db import db
-from tests.conftest import BACKEND, PG_URL, base_config
+from tests.conftest import base_config, fresh_database
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -28,24 +27,8 @@ def test_history_has_a_single_head() -> None:
 @pytest.fixture
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
     """A brand-new database of the backend under test, dropped afterwards."""
-    if BACKEND != "postgresql":
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("PostgreSQL suite: LMS_TEST_DATABASE_URL is not set")
-    name = f"lms_mig_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(admin.url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with fresh_database(tmp_path, "lms_mig") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_upgrade_check_downgrade_upgrade(empty_database_url: str) -> None:

@@ -20,8 +20,12 @@ bp = Blueprint("progress", __name__, cli_group=None)
 def course(course_slug: str) -> ResponseReturnValue:
     found = services.get_course(course_slug) or abort(404)
     modules = services.course_overview(current_user, found)
-    return render_template("progress/course.html", course=found, modules=modules,
-                           overall=services.overall_percent(modules))
+    return render_template(
+        "progress/course.html",
+        course=found,
+        modules=modules,
+        overall=services.overall_percent(modules),
+    )
 
 
 @bp.get("/learn/<course_slug>/<module_slug>")
@@ -94,37 +98,40 @@ def _lesson_or_404(course_slug: str, module_slug: str, lesson_slug: str):  # typ
     return services.get_lesson(course_slug, module_slug, lesson_slug) or abort(404)
 
 
+def _answer_block(kind: BlockKind, form, save, done: str | None = None) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    """Load the block of this request's lesson, save the learner's answer, go back to it."""
+    args = request.view_args
+    found = _lesson_or_404(args["course_slug"], args["module_slug"], args["lesson_slug"])
+    block = services.get_block(found, args["key"], kind) or abort(404)
+    if form.validate_on_submit():
+        try:
+            save(block, form)
+        except services.ProgressError as exc:
+            flash(services.message(exc), "error")
+            return _back(f"#block-{block.key}")
+        db.session.commit()
+        if done:
+            flash(done, "success")
+    return _back(f"#block-{block.key}")
+
+
 @bp.post("/learn/<course_slug>/<module_slug>/<lesson_slug>/reflect/<key>")
 @login_required
 def reflect(course_slug: str, module_slug: str, lesson_slug: str, key: str) -> ResponseReturnValue:
-    found = _lesson_or_404(course_slug, module_slug, lesson_slug)
-    block = services.get_block(found, key, BlockKind.REFLECT) or abort(404)
-    form = ReflectionForm()
-    if form.validate_on_submit():
-        try:
-            services.save_reflection(current_user, block, form.text.data)
-        except services.ProgressError as exc:
-            flash(services.message(exc), "error")
-            return _back(f"#block-{key}")
-        db.session.commit()
-        flash(_("Your answer is saved in your notebook."), "success")
-    return _back(f"#block-{key}")
+    return _answer_block(
+        BlockKind.REFLECT, ReflectionForm(),
+        lambda block, form: services.save_reflection(current_user, block, form.text.data),
+        _("Your answer is saved in your notebook."),
+    )  # fmt: skip
 
 
 @bp.post("/learn/<course_slug>/<module_slug>/<lesson_slug>/case/<key>")
 @login_required
 def case(course_slug: str, module_slug: str, lesson_slug: str, key: str) -> ResponseReturnValue:
-    found = _lesson_or_404(course_slug, module_slug, lesson_slug)
-    block = services.get_block(found, key, BlockKind.CASE) or abort(404)
-    form = CaseChoiceForm()
-    if form.validate_on_submit():
-        try:
-            services.choose_case(current_user, block, form.choice.data)
-        except services.ProgressError as exc:
-            flash(services.message(exc), "error")
-            return _back(f"#block-{key}")
-        db.session.commit()
-    return _back(f"#block-{key}")
+    return _answer_block(
+        BlockKind.CASE, CaseChoiceForm(),
+        lambda block, form: services.choose_case(current_user, block, form.choice.data),
+    )  # fmt: skip
 
 
 @bp.post("/learn/<course_slug>/<module_slug>/<lesson_slug>/check/<key>")

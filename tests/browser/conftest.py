@@ -17,7 +17,6 @@ import secrets
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from lms import create_app
 from lms.db import db
 from lms.demo import DEMO_PASSWORD
-from tests.conftest import BACKEND, PG_URL, REQUIRE_ALL, base_config
+from tests.conftest import BACKEND, base_config, fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -178,26 +177,8 @@ def chromium_executable() -> str:
 @pytest.fixture(scope="package")
 def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A brand-new database of the backend under test, dropped at the end of the run."""
-    if BACKEND != "postgresql":
-        yield f"sqlite:///{tmp_path_factory.mktemp('browser') / 'live.db'}"
-        return
-    if not PG_URL:
-        message = "PostgreSQL suite: LMS_TEST_DATABASE_URL is not set"
-        if REQUIRE_ALL:
-            pytest.fail(message)
-        pytest.skip(message)
-    name = f"lms_browser_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(admin.url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(tmp_path_factory.mktemp("browser"), "lms_browser") as url:
+        yield url
 
 
 @pytest.fixture(scope="package")

@@ -2,7 +2,6 @@
 test transaction): 10 submits of one attempt (QUIZ-03, REL-10) and 5 starts at once (QUIZ-05)."""
 
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from lms import create_app
 from lms.db import db
 from lms.quizzes.models import Attempt, Response
 from lms.quizzes.signals import attempt_graded
-from tests.conftest import BACKEND, PG_URL, Client, base_config
+from tests.conftest import Client, base_config, fresh_database
 from tests.factories import make_course, make_module, make_quiz, make_user
 from tests.quizzes.helpers import GIFT, answer_form
 
@@ -27,23 +26,8 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 @pytest.fixture
 def fresh_url(tmp_path: Path) -> Iterator[str]:
     """A brand-new database of the backend under test, dropped afterwards."""
-    if BACKEND != "postgresql":
-        yield f"sqlite:///{tmp_path / 'race.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("PostgreSQL suite: LMS_TEST_DATABASE_URL is not set")
-    name = f"lms_race_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(admin.url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(tmp_path, "lms_race") as url:
+        yield url
 
 
 @pytest.fixture
