@@ -25,8 +25,7 @@ $(SECRET_FILE):
 # Sets up everything, loads the courses and the demo federation, serves http://127.0.0.1:$(PORT)
 run: install $(SECRET_FILE)
 	LMS_SECRET_KEY=$$(cat $(SECRET_FILE)) LMS_SECURE_COOKIES=false $(BIN)/lms init-db
-	@if $(BIN)/lms --help 2>/dev/null | grep -q import-courses; then \
-	  LMS_SECRET_KEY=$$(cat $(SECRET_FILE)) LMS_SECURE_COOKIES=false $(BIN)/lms import-courses courses/; fi
+	LMS_SECRET_KEY=$$(cat $(SECRET_FILE)) LMS_SECURE_COOKIES=false $(BIN)/lms import-courses courses/
 	LMS_SECRET_KEY=$$(cat $(SECRET_FILE)) LMS_SECURE_COOKIES=false $(BIN)/lms demo
 	LMS_SECRET_KEY=$$(cat $(SECRET_FILE)) LMS_SECURE_COOKIES=false $(BIN)/lms run --host 127.0.0.1 --port $(PORT)
 
