@@ -50,8 +50,12 @@ def facts(user: User, module: Module) -> Facts:
         .where(Quiz.module_id == module.id, Attempt.user_id == user.id, Attempt.passed.is_(True))
     )  # fmt: skip
     row = db.session.execute(
-        sa.select(pending.scalar_subquery(), unanswered.scalar_subquery(),
-                  quizzes.scalar_subquery(), passed.scalar_subquery())
+        sa.select(
+            pending.scalar_subquery(),
+            unanswered.scalar_subquery(),
+            quizzes.scalar_subquery(),
+            passed.scalar_subquery(),
+        )
     ).one()
     return Facts(row[0], row[1], bool(row[2]), bool(row[3]))
 

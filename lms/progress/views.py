@@ -9,7 +9,7 @@ from lms.db import db
 from lms.discussion import services as discussion
 from lms.forms import EmptyForm
 from lms.markdown import split_rendered
-from lms.progress import rules, services
+from lms.progress import checks, rules, services
 from lms.progress.forms import CaseChoiceForm, ReflectionForm
 
 bp = Blueprint("progress", __name__, cli_group=None)
@@ -56,8 +56,8 @@ def lesson(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseRetu
     index = next(i for i, s in enumerate(lessons) if s.lesson.id == found.id)
     services.record_visit(current_user, found, lessons[index])
     blocks = {b.key: (b, r) for b, r in services.blocks_with_responses(current_user, found)}
-    checks = {
-        key: services.present_check(current_user, b, r)
+    presented = {
+        key: checks.present(current_user, b, r)
         for key, (b, r) in blocks.items()
         if b.kind == BlockKind.CHECK
     }
@@ -72,7 +72,7 @@ def lesson(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseRetu
         course=found.module.course,
         parts=parts,
         blocks=blocks,
-        checks=checks,
+        checks=presented,
         lessons=lessons,
         index=index,
         state=lessons[index],
@@ -140,7 +140,7 @@ def check(course_slug: str, module_slug: str, lesson_slug: str, key: str) -> Res
     found = _lesson_or_404(course_slug, module_slug, lesson_slug)
     block = services.get_block(found, key, BlockKind.CHECK) or abort(404)
     if EmptyForm().validate_on_submit():
-        services.answer_check_from_form(current_user, block, request.form)
+        checks.answer_from_form(current_user, block, request.form)
         db.session.commit()
     return _back(f"#block-{key}")
 
