@@ -244,7 +244,9 @@ def _quiz_attempts_of(person) -> dict:  # type: ignore[no-untyped-def]
 
 def _quiz_taught_by(trainer) -> dict:  # type: ignore[no-untyped-def]
     """A course that {trainer} teaches, whose quiz has one saved revision."""
+    from lms.authoring import history
     from lms.authoring import services as authoring
+    from lms.authoring.models import RevisionKind
     from lms.catalog.models import CourseTrainer
 
     course = make_course("khoa-giang-vien")
@@ -266,8 +268,8 @@ def _quiz_taught_by(trainer) -> dict:  # type: ignore[no-untyped-def]
 
     png = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
     return {
-        "quiz_revision": authoring.history(authoring.RevisionKind.QUIZ, quiz.id)[0].id,
-        "lesson_revision": authoring.history(authoring.RevisionKind.LESSON, lesson.id)[0].id,
+        "quiz_revision": history.history(RevisionKind.QUIZ, quiz.id)[0].id,
+        "lesson_revision": history.history(RevisionKind.LESSON, lesson.id)[0].id,
         "image": uploads.save_upload(course, trainer, png).name,
     }
 

@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from lms.accounts.models import Role, User
 from lms.accounts.permissions import require_role
+from lms.authoring import history as revisions_log
 from lms.authoring import services, statistics
 from lms.authoring.models import Revision, RevisionKind
 from lms.authoring.quiz_form import (
@@ -119,7 +120,7 @@ def save_and_publish(module: Module, actor: User, source: str, version: int, pub
 
 def history_rows(quiz: Quiz | None) -> list[dict[str, Any]]:
     """Revisions newest first: who, when (Vietnam time), what, and the diff with the one before."""
-    revisions = services.history(RevisionKind.QUIZ, quiz.id) if quiz else []
+    revisions = revisions_log.history(RevisionKind.QUIZ, quiz.id) if quiz else []
     by_id = sorted(revisions, key=lambda r: r.id)
     before = {r.id: (by_id[i - 1].body if i else "") for i, r in enumerate(by_id)}
     return [
@@ -128,7 +129,7 @@ def history_rows(quiz: Quiz | None) -> list[dict[str, Any]]:
             "who": r.author.full_name if r.author else _("import from files"),
             "when": r.created_dt.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M"),
             "action": _action(r),
-            "diff": services.diff(before[r.id], r.body),
+            "diff": revisions_log.diff(before[r.id], r.body),
         }
         for r in revisions
     ]
@@ -177,7 +178,7 @@ def _editor(
     version = conflict.version if conflict else form.edit_version.data
     theirs = conflict and {
         "text": conflict.current,
-        "diff": services.diff(conflict.current, source),
+        "diff": revisions_log.diff(conflict.current, source),
     }
     return render_template(
         "authoring/quiz_edit.html",
@@ -327,12 +328,12 @@ def history(course_slug: str, module_slug: str) -> ResponseReturnValue:
 @require_role(*TEACHERS)
 def restore(course_slug: str, module_slug: str, revision_id: int) -> ResponseReturnValue:
     course, module, quiz = _load(course_slug, module_slug)
-    found = services.get_revision(RevisionKind.QUIZ, quiz.id, revision_id) if quiz else None
+    found = revisions_log.get_revision(RevisionKind.QUIZ, quiz.id, revision_id) if quiz else None
     if found is None:
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    services.restore(found, current_user)
+    revisions_log.restore(found, current_user)
     db.session.commit()
     flash(_("The earlier text is back as a draft. Publish it when it is ready."), "success")
     return _to("quiz_editor.edit", module, course)

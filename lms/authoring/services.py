@@ -7,7 +7,6 @@ so attempts already taken keep their questions and scores, and an attempt in pro
 the version it started with.
 """
 
-import difflib
 import re
 import unicodedata
 
@@ -414,75 +413,6 @@ def publish_quiz(quiz: Quiz, module: Module, actor: User) -> None:
             author_id=actor.id,
             body=source,
             action="published",
-        )
-    )
-    db.session.flush()
-
-
-# ---- history -------------------------------------------------------------------------------
-
-
-def history(kind: RevisionKind, object_id: int) -> list[Revision]:
-    """Saved and published revisions, newest first, with their authors."""
-    return list(
-        db.session.scalars(
-            sa.select(Revision)
-            .where(Revision.kind == kind, Revision.object_id == object_id)
-            .options(sa.orm.joinedload(Revision.author))
-            .order_by(Revision.created_dt.desc(), Revision.id.desc())
-        )
-    )
-
-
-def get_revision(kind: RevisionKind, object_id: int, revision_id: int) -> Revision | None:
-    return db.session.scalars(
-        sa.select(Revision).where(
-            Revision.id == revision_id, Revision.kind == kind, Revision.object_id == object_id
-        )
-    ).first()
-
-
-def diff(before: str, after: str) -> list[tuple[str, str]]:
-    """A line diff for display: ("add" | "del" | "same" | "hunk", text)."""
-    lines = []
-    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=2):
-        if line.startswith(("---", "+++")):
-            continue
-        kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
-        lines.append((kind, line[1:] if kind != "hunk" else line))
-    return lines
-
-
-def previous(revision: Revision) -> Revision | None:
-    return db.session.scalars(
-        sa.select(Revision)
-        .where(
-            Revision.kind == revision.kind,
-            Revision.object_id == revision.object_id,
-            Revision.id < revision.id,
-        )
-        .order_by(Revision.id.desc())
-        .limit(1)
-    ).first()
-
-
-def restore(revision: Revision, actor: User) -> None:
-    """Make an old revision the current draft again (recorded as a new revision)."""
-    if revision.kind == RevisionKind.LESSON:
-        lesson = db.session.get(Lesson, revision.object_id)
-        lesson.draft_md = revision.body if revision.body != lesson.body_md else None
-        lesson.version += 1
-    else:
-        quiz = db.session.get(Quiz, revision.object_id)
-        quiz.draft_source = revision.body if revision.body != quiz.gift_source else None
-        quiz.edit_version += 1
-    db.session.add(
-        Revision(
-            kind=revision.kind,
-            object_id=revision.object_id,
-            author_id=actor.id,
-            body=revision.body,
-            action=f"restored:{revision.id}",
         )
     )
     db.session.flush()

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 
 from lms.accounts.models import Role
 from lms.accounts.permissions import require_role
-from lms.authoring import services, uploads
+from lms.authoring import history, services, uploads
 from lms.authoring.forms import LessonForm, ModuleForm, NewLessonForm, TrainerForm, UploadForm
 from lms.authoring.models import RevisionKind
 from lms.catalog.models import Course, Lesson, Module
@@ -345,11 +345,8 @@ def lesson_history(course_slug: str, module_slug: str, lesson_slug: str) -> Resp
     found = _course(course_slug)
     mod = _module(found, module_slug)
     item = _lesson(mod, lesson_slug)
-    revisions = services.history(RevisionKind.LESSON, item.id)
-    diffs = {
-        r.id: services.diff(older.body if (older := services.previous(r)) else "", r.body)
-        for r in revisions
-    }
+    revisions = history.history(RevisionKind.LESSON, item.id)
+    diffs = history.diffs(revisions)
     return render_template(
         "authoring/history.html",
         course=found,
@@ -369,9 +366,9 @@ def restore_lesson(
     found = _course(course_slug)
     mod = _module(found, module_slug)
     item = _lesson(mod, lesson_slug)
-    revision = services.get_revision(RevisionKind.LESSON, item.id, revision_id) or abort(404)
+    revision = history.get_revision(RevisionKind.LESSON, item.id, revision_id) or abort(404)
     if EmptyForm().validate_on_submit():
-        services.restore(revision, current_user)
+        history.restore(revision, current_user)
         db.session.commit()
         flash(_("The earlier text is back as a draft. Publish it when it is ready."), "success")
     return redirect(

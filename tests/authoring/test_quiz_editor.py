@@ -10,8 +10,8 @@ from flask_babel import gettext
 from markupsafe import escape
 
 from lms.accounts.models import Role, User
-from lms.authoring import services
-from lms.authoring.models import Revision
+from lms.authoring import history, services
+from lms.authoring.models import Revision, RevisionKind
 from lms.catalog.models import CourseTrainer
 from lms.db import db
 from lms.quizzes import gift
@@ -227,7 +227,7 @@ def test_history_shows_who_when_and_the_diff_and_restores(app, client, world) ->
     assert re.search(r"<time>\d{2}/\d{2}/\d{4} \d{2}:\d{2}</time>", page)
     assert '<span class="add">+ ::Hai::Thủ đô nước ta? {=Hà Nội ~Huế}</span>' in page
     assert '<span class="del">- ::Hai::Thủ đô nước ta? {=Hà Nội ~Huế}</span>' in page
-    oldest = min(r.id for r in services.history(services.RevisionKind.QUIZ, _quiz(world).id))
+    oldest = min(r.id for r in history.history(RevisionKind.QUIZ, _quiz(world).id))
     restored = client.post_form(f"{BASE}/history/{oldest}/restore")
     assert restored.status_code == 302 and restored.headers["Location"] == BASE
     assert _quiz(world).draft_source == first.strip()

@@ -1,0 +1,1 @@
+"""Live sessions: Jitsi rooms and tokens, pasted meeting links and calendar files."""
