@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from lms.authoring.views import bp as authoring_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.discussion.views import bp as discussion_bp
+    from lms.live.views import bp as live_bp
     from lms.orgs.views import bp as orgs_bp
     from lms.progress.certificates import bp as certificates_bp
     from lms.progress.views import bp as progress_bp
@@ -60,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         authoring_bp,
         quiz_editor_bp,
         quizzes_bp,
+        live_bp,
         discussion_bp,
         progress_bp,
         certificates_bp,
