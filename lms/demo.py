@@ -109,6 +109,24 @@ def load_demo() -> None:
             position=position,
             password=DEMO_PASSWORD if can_sign_in else None,
         )
+    _assign_demo_trainer()
+
+
+def _assign_demo_trainer() -> None:
+    """The demo trainer teaches every imported course, so the authoring area has something in it."""
+    from lms.catalog.models import Course, CourseTrainer
+
+    trainer = db.session.scalars(sa.select(User).where(User.username == "giangvien")).first()
+    if trainer is None:
+        return
+    taught = set(
+        db.session.scalars(
+            sa.select(CourseTrainer.course_id).where(CourseTrainer.user_id == trainer.id)
+        )
+    )
+    for course_id in db.session.scalars(sa.select(Course.id)):
+        if course_id not in taught:
+            db.session.add(CourseTrainer(course_id=course_id, user_id=trainer.id))
 
 
 def _user_exists(username: str) -> bool:

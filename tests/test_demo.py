@@ -23,6 +23,11 @@ def test_demo_loads_once_and_again_without_duplicates(app, runner, client) -> No
     assert runner.invoke(args=["demo"]).exit_code == 0
     assert _counts() == counts
 
+    from lms.catalog.models import CourseTrainer
+
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(CourseTrainer)) == 0
+    )  # no course yet
     grassroots = db.session.scalars(
         sa.select(Organization).where(Organization.kind == "grassroots")
     ).all()
@@ -55,3 +60,18 @@ def test_demo_refuses_a_production_configuration(app, runner) -> None:
         app.config["SECURE_COOKIES"] = False
     assert result.exit_code == 1
     assert "mật khẩu công khai" in result.output
+
+
+def test_demo_trainer_teaches_the_imported_courses(app, runner, client) -> None:
+    from pathlib import Path
+
+    from lms.catalog.models import CourseTrainer
+
+    app.config["SECURE_COOKIES"] = False
+    courses = Path(__file__).resolve().parent.parent / "courses"
+    assert runner.invoke(args=["import-courses", str(courses)]).exit_code == 0
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CourseTrainer)) == 1
+    client.login("giangvien", DEMO_PASSWORD)
+    assert "Bồi dưỡng Chủ tịch công đoàn cơ sở" in client.get("/teach/").get_data(as_text=True)
