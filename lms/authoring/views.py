@@ -253,15 +253,7 @@ def lesson(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseRetu
     if request.form.get("action") == "preview":
         return _editor(found, mod, item, form, preview=_preview(form.body.data))
     try:
-        services.save_lesson(
-            item,
-            current_user,
-            title=form.title.data,
-            minutes=form.minutes.data,
-            kind=form.kind.data,
-            body=form.body.data,
-            version=int(form.version.data or 0),
-        )
+        _save(item, form)
         if request.form.get("action") == "publish":
             services.publish_lesson(item, current_user)
     except services.EditConflict as exc:
@@ -285,6 +277,13 @@ def lesson(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseRetu
     )
 
 
+def _save(item: Lesson, form: LessonForm, *, autosave: bool = False) -> None:
+    services.save_lesson(
+        item, current_user, title=form.title.data, minutes=form.minutes.data, kind=form.kind.data,
+        body=form.body.data, version=int(form.version.data or 0), autosave=autosave,
+    )  # fmt: skip
+
+
 def _preview(body: str):  # type: ignore[no-untyped-def]
     """The same renderer and sanitiser as learners' pages; an invalid block shows its error."""
     from lms.markdown import BlockError, render_lesson, split_rendered
@@ -305,16 +304,7 @@ def autosave(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseRe
     if not form.validate_on_submit():
         return jsonify(saved=False, error="invalid"), 400
     try:
-        services.save_lesson(
-            item,
-            current_user,
-            title=form.title.data,
-            minutes=form.minutes.data,
-            kind=form.kind.data,
-            body=form.body.data,
-            version=int(form.version.data or 0),
-            autosave=True,
-        )
+        _save(item, form, autosave=True)
     except services.EditConflict as exc:
         return jsonify(saved=False, error="conflict", version=exc.version), 409
     except services.AuthoringError as exc:

@@ -299,7 +299,23 @@ def _start(url: str) -> str:
     return value
 
 
-class GoogleMeet(Provider):
+class ExternalLink(Provider):
+    """A link that opens in a new tab: nothing to sign, nothing to embed."""
+
+    @classmethod
+    def join(
+        cls,
+        location: str,
+        user: Participant,
+        settings: LiveSettings,
+        *,
+        moderator: bool,
+        now: datetime | None = None,
+    ) -> Join:
+        return _external(location)
+
+
+class GoogleMeet(ExternalLink):
     """A pasted Google Meet link, opened in a new tab (INTEROP §1.8)."""
 
     key = "google_meet"
@@ -317,20 +333,8 @@ class GoogleMeet(Provider):
         found = GOOGLE_MEET_PATTERN.fullmatch((url or "").strip())
         return found is not None and GOOGLE_MEET_SHAPE.fullmatch(found[1].lower()) is not None
 
-    @classmethod
-    def join(
-        cls,
-        location: str,
-        user: Participant,
-        settings: LiveSettings,
-        *,
-        moderator: bool,
-        now: datetime | None = None,
-    ) -> Join:
-        return _external(location)
 
-
-class OtherLink(Provider):
+class OtherLink(ExternalLink):
     """Any https link on an allowlisted host (LIVE_ALLOWED_HOSTS or the Jitsi domain; INJ-08)."""
 
     key = "other"
@@ -349,18 +353,6 @@ class OtherLink(Provider):
             raise LinkError("host_not_allowed")
         netloc = host if port is None else f"{host}:{port}"
         return urlunsplit(("https", netloc, parts.path, parts.query, parts.fragment))
-
-    @classmethod
-    def join(
-        cls,
-        location: str,
-        user: Participant,
-        settings: LiveSettings,
-        *,
-        moderator: bool,
-        now: datetime | None = None,
-    ) -> Join:
-        return _external(location)
 
 
 PROVIDERS: dict[str, type[Provider]] = {
