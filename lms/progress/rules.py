@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from lms.accounts.models import User
 from lms.catalog.models import BlockKind, Lesson, LessonBlock, Module
 from lms.db import db
+from lms.live.models import Attendance, LiveSession
 from lms.progress.models import BlockResponse, LessonProgress
 from lms.quizzes.models import Attempt, Quiz
 
@@ -26,6 +27,7 @@ class Facts:
     unanswered_reflections: int
     has_quiz: bool
     quiz_passed: bool
+    live_confirmed: int = 0
 
 
 def facts(user: User, module: Module) -> Facts:
@@ -49,15 +51,22 @@ def facts(user: User, module: Module) -> Facts:
         sa.select(sa.func.count()).select_from(Attempt).join(Quiz, Quiz.id == Attempt.quiz_id)
         .where(Quiz.module_id == module.id, Attempt.user_id == user.id, Attempt.passed.is_(True))
     )  # fmt: skip
+    attended = (
+        sa.select(sa.func.count()).select_from(Attendance)
+        .join(LiveSession, LiveSession.id == Attendance.session_id)
+        .where(LiveSession.module_id == module.id, LiveSession.cancelled_dt.is_(None),
+               Attendance.user_id == user.id, Attendance.confirmed_dt.is_not(None))
+    )  # fmt: skip
     row = db.session.execute(
         sa.select(
             pending.scalar_subquery(),
             unanswered.scalar_subquery(),
             quizzes.scalar_subquery(),
             passed.scalar_subquery(),
+            attended.scalar_subquery(),
         )
     ).one()
-    return Facts(row[0], row[1], bool(row[2]), bool(row[3]))
+    return Facts(row[0], row[1], bool(row[2]), bool(row[3]), row[4])
 
 
 class Rule:
@@ -106,9 +115,9 @@ class LiveAttended(Rule):
         return module.requires_live
 
     def is_met(self, facts: Facts) -> bool:
-        # Confirmed attendance is recorded by live sessions; until a trainer confirms one for
-        # this learner, a module that requires live attendance is not complete.
-        return False
+        # Joining is not enough: a trainer must confirm the learner attended a (not cancelled)
+        # session of this module.
+        return facts.live_confirmed > 0
 
 
 RULES: list[Rule] = [LessonsDone(), ReflectionsAnswered(), QuizPassed(), LiveAttended()]

@@ -405,10 +405,23 @@ def on_attempt_graded(attempt, *, user: User, module: Module, **_: object) -> No
         complete_module_if_done(user, module)
 
 
+def on_attendance_confirmed(  # type: ignore[no-untyped-def]
+    session, *, user: User, module: Module, covers_module: bool, when=None, **_: object
+) -> None:
+    """Confirmed attendance: a covering session completes the module (source `live`); otherwise
+    it may be the last rule of a module that requires live attendance."""
+    if covers_module:
+        record_completion(user, module, CompletionSource.LIVE, recorded_by=None, when=when)
+    else:
+        complete_module_if_done(user, module)
+
+
 def connect_signals() -> None:
+    from lms.live.signals import attendance_confirmed
     from lms.quizzes.signals import attempt_graded
 
     attempt_graded.connect(on_attempt_graded)
+    attendance_confirmed.connect(on_attendance_confirmed)
 
 
 def overall_percent(states: list[ModuleState], *, required_only: bool = False) -> int:
