@@ -152,7 +152,8 @@ def _secure_headers(response):  # type: ignore[no-untyped-def]
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     headers["X-Frame-Options"] = "DENY"
-    headers["Permissions-Policy"] = "geolocation=(), microphone=(), camera=()"
+    # The live-session embed page sets its own, allowing camera and microphone for its meeting.
+    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=()")
     if request.endpoint != "static":
         # Pages may carry personal data: never keep them in a shared or back/forward cache.
         headers["Cache-Control"] = "no-store"

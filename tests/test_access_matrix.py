@@ -189,6 +189,15 @@ MATRIX = {
     ("authoring.preview", "POST"): ("/teach/preview", {}, row(302, 403, 415, 403, 403, 415)),
     # Lesson images are lesson content: every signed-in person may load them.
     ("authoring.image", "GET"): ("/uploads/{image}", None, SIGNED_IN),
+    # Live sessions: {live} is a Jitsi session of a course "giangvien" teaches, for district A.
+    ("live.schedule", "GET"): (f"{TEACH_MODULE}/live", None, TEACHERS),
+    ("live.schedule", "POST"): (f"{TEACH_MODULE}/live", {}, TEACHERS_REFUSED_INPUT),
+    ("live.attendance", "GET"): ("/live/{live}/attendance", None, TEACHERS),
+    ("live.attendance", "POST"): ("/live/{live}/attendance", {}, TEACHERS_REFUSED_INPUT),
+    # The audience (district A, its staff), the trainer and admins; district B staff 403.
+    ("live.join", "GET"): ("/live/{live}", None, row(302, 200, 200, 200, 403, 200)),
+    ("live.enter", "POST"): ("/live/{live}/join", {}, row(302, 302, 302, 302, 403, 302)),
+    ("live.calendar", "GET"): ("/live/{live}.ics", None, row(302, 200, 200, 200, 403, 200)),
     ("site.home", "GET"): ("/", None, SIGNED_IN),
     ("site.healthz", "GET"): ("/healthz", None, PUBLIC),
     ("site.privacy", "GET"): ("/privacy", None, PUBLIC),
@@ -223,8 +232,45 @@ def world(app):
     post = discussion.add_post(person, lesson, "Câu hỏi của tôi")
     quiz = _quiz_attempts_of(person)
     quiz |= _quiz_taught_by(trainer)
+    live = _live_session_of(trainer)
     db.session.commit()
-    return {"person": person.id, "cert": cert, "lesson": lesson.id, "post": post.id} | quiz
+    return {
+        "person": person.id,
+        "cert": cert,
+        "lesson": lesson.id,
+        "post": post.id,
+        "live": live,
+    } | quiz
+
+
+def _live_session_of(trainer) -> str:  # type: ignore[no-untyped-def]
+    """A Jitsi session of the module "giangvien" teaches, for district A only."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from lms.catalog.models import Course, Module
+    from lms.db import utcnow
+    from lms.live import services as live
+    from lms.live.providers import LiveSettings
+
+    module = db.session.scalars(
+        sa.select(Module)
+        .join(Course, Course.id == Module.course_id)
+        .where(Course.slug == "khoa-giang-vien", Module.slug == "mo-dun-quiz")
+    ).one()
+    start = (utcnow() + timedelta(days=1)).astimezone(live.VN).replace(tzinfo=None)
+    session = live.schedule(
+        trainer,
+        module,
+        title="Buổi học trực tuyến",
+        start_local=start.replace(second=0, microsecond=0),
+        minutes=60,
+        provider="jitsi",
+        audience_codes=["A"],
+        settings=LiveSettings(),
+    )
+    return session.public_id
 
 
 def _quiz_attempts_of(person) -> dict:  # type: ignore[no-untyped-def]

@@ -153,7 +153,7 @@ def slugify(title: str) -> str:
 
 # Words used by the editor's own URLs under a course or module: never given as slugs.
 RESERVED = {"modules", "trainers", "uploads", "export-zip", "status", "move", "lessons", "learners",
-            "quiz", "history", "autosave", "arrange", "preview"}  # fmt: skip
+            "quiz", "history", "autosave", "arrange", "preview", "live"}  # fmt: skip
 
 
 def _unique_slug(title: str, taken: set[str]) -> str:

@@ -347,7 +347,7 @@ def attendance_of(session: LiveSession) -> list[tuple[Attendance, User]]:
             .join(User, User.id == Attendance.user_id)
             .where(Attendance.session_id == session.id)
             .order_by(User.full_name, User.id)
-        ).tuples()
+        ).all()
     )
 
 

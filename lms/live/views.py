@@ -1,5 +1,280 @@
-from flask import Blueprint
+"""Pages of live sessions: scheduling and attendance for trainers, joining for learners."""
 
-from lms.live import models  # noqa: F401 - registers the tables
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms.accounts.models import Role, User
+from lms.accounts.permissions import require_role
+from lms.authoring.services import can_edit
+from lms.catalog.models import Course, Module
+from lms.db import db
+from lms.forms import EmptyForm
+from lms.live import (
+    models,  # noqa: F401 - registers the tables
+    services,
+)
+from lms.live.forms import AttendanceUploadForm, ScheduleForm
+from lms.live.models import Attendance, LiveSession
+from lms.live.providers import Join, LiveSettings
+from lms.web import error_response
 
 bp = Blueprint("live", __name__, cli_group=None)
+TEACHERS = (Role.TRAINER, Role.ADMIN)
+
+# The app's default policy (lms/web.py) with the Jitsi server's script and frame added.
+EMBED_CSP = (
+    "default-src 'self'; script-src 'self' {origin}; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-src {origin}; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+@bp.app_template_filter("live_stamp")
+def live_stamp(value: datetime | None) -> str:
+    """dd/mm/yyyy HH:MM in Vietnam time (attendance lists)."""
+    return "" if value is None else value.astimezone(services.VN).strftime("%d/%m/%Y %H:%M")
+
+
+def _settings() -> LiveSettings:
+    return LiveSettings.from_config(current_app.config)
+
+
+def _course_module(course_slug: str, module_slug: str) -> tuple[Course, Module]:
+    course = db.session.scalars(sa.select(Course).where(Course.slug == course_slug)).first()
+    if course is None:
+        abort(404)
+    if not can_edit(current_user, course.id):
+        abort(403)
+    module = db.session.scalars(
+        sa.select(Module).where(Module.course_id == course.id, Module.slug == module_slug)
+    ).first()
+    if module is None:
+        abort(404)
+    return course, module
+
+
+def _session(public_id: str) -> LiveSession:
+    return services.get_session_by_public_id(public_id) or abort(404)
+
+
+def _sessions_of(module: Module) -> list[LiveSession]:
+    return list(
+        db.session.scalars(
+            sa.select(LiveSession)
+            .where(LiveSession.module_id == module.id)
+            .order_by(LiveSession.start_dt.desc(), LiveSession.id.desc())
+        )
+    )
+
+
+def _not_for_you(error: services.LiveError | None = None) -> ResponseReturnValue:
+    """403 that names no room, link or token (LIVE-01)."""
+    return error_response(403, services.message(error or services.LiveError("not_in_audience")))
+
+
+# ---- trainers ------------------------------------------------------------------------------
+
+
+@bp.route("/teach/<course_slug>/<module_slug>/live", methods=["GET", "POST"])
+@require_role(*TEACHERS)
+def schedule(course_slug: str, module_slug: str) -> ResponseReturnValue:
+    course, module = _course_module(course_slug, module_slug)
+    form = ScheduleForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                session = services.schedule(
+                    current_user,
+                    module,
+                    title=form.title.data,
+                    start_local=form.start_local(),
+                    minutes=form.minutes.data,
+                    provider=form.provider.data,
+                    url=form.url.data or "",
+                    notes=form.notes.data or "",
+                    audience_codes=form.audience_codes(),
+                    covers_module=form.covers_module.data,
+                    settings=_settings(),
+                )
+            except services.LiveError as exc:
+                db.session.rollback()
+                form.form_errors.append(services.message(exc))
+            else:
+                db.session.commit()
+                flash(_("Live session “%(title)s” scheduled.", title=session.title), "success")
+                return redirect(
+                    url_for("live.schedule", course_slug=course.slug, module_slug=module.slug)
+                )
+    return render_template(
+        "live/schedule.html",
+        course=course,
+        module=module,
+        form=form,
+        sessions=_sessions_of(module),
+    ), status
+
+
+def _attendance_rows(session: LiveSession) -> list[tuple[Attendance, User]]:
+    """As `services.attendance_of`, whose `Result.tuples()` is deprecated in SQLAlchemy 2.1."""
+    result = db.session.execute(
+        sa.select(Attendance, User)
+        .join(User, User.id == Attendance.user_id)
+        .where(Attendance.session_id == session.id)
+        .order_by(User.full_name, User.id)
+    )
+    return [(attendance, user) for attendance, user in result]
+
+
+def _attendance_page(
+    session: LiveSession,
+    *,
+    matched: list[int] = (),  # type: ignore[assignment]
+    unmatched: list = (),  # type: ignore[assignment]
+    upload: AttendanceUploadForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    rows = _attendance_rows(session)
+    known = {user.id for _row, user in rows}
+    wanted = [i for i in matched if i not in known]
+    extra = list(
+        db.session.scalars(
+            sa.select(User).where(User.id.in_(wanted)).order_by(User.full_name, User.id)
+        )
+    )
+    module = db.session.get(Module, session.module_id)
+    course = db.session.get(Course, module.course_id) if module else None
+    return render_template(
+        "live/attendance.html",
+        session=session,
+        module=module,
+        course=course,
+        rows=rows,
+        extra=extra,
+        matched=set(matched),
+        unmatched=unmatched,
+        via="csv" if matched else "list",
+        upload=upload or AttendanceUploadForm(),
+    ), status
+
+
+@bp.route("/live/<public_id>/attendance", methods=["GET", "POST"])
+@require_role(*TEACHERS)
+def attendance(public_id: str) -> ResponseReturnValue:
+    session = _session(public_id)
+    if not services.may_manage(current_user, session):
+        abort(403)
+    if request.method == "GET":
+        return _attendance_page(session)
+    if "file" in request.files:
+        upload = AttendanceUploadForm()
+        file = upload.file.data
+        if not upload.validate_on_submit() or not file or not file.filename:
+            upload.file.errors = [_("Please choose a CSV file.")]
+            return _attendance_page(session, upload=upload, status=400)
+        try:
+            matched, unmatched = services.import_attendance_csv(
+                current_user, session, file.read(services.CSV_MAX_BYTES + 1)
+            )
+        except services.LiveError as exc:
+            upload.file.errors = [services.message(exc)]
+            return _attendance_page(session, upload=upload, status=400)
+        return _attendance_page(session, matched=matched, unmatched=unmatched)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        ids = [int(v) for v in request.form.getlist("user_id")]
+    except ValueError:
+        abort(400)
+    via = request.form.get("via", "list")
+    if not ids:
+        flash(_("Tick the people who attended."), "error")
+        return _attendance_page(session, status=400)
+    try:
+        count = services.confirm_attendance(current_user, session, ids, via=via)
+    except services.LiveError as exc:
+        db.session.rollback()
+        flash(services.message(exc), "error")
+        return _attendance_page(session, status=400)
+    db.session.commit()
+    flash(_("Attendance confirmed for %(num)d people.", num=count), "success")
+    return redirect(url_for("live.attendance", public_id=session.public_id))
+
+
+# ---- learners ------------------------------------------------------------------------------
+
+
+@bp.get("/live/<public_id>")
+@login_required
+def join(public_id: str) -> ResponseReturnValue:
+    session = _session(public_id)
+    if not services.in_audience(current_user, session):
+        return _not_for_you()
+    module = db.session.get(Module, session.module_id)
+    return render_template(
+        "live/join.html", session=session, module=module, form=EmptyForm(), settings=_settings()
+    )
+
+
+@bp.post("/live/<public_id>/join")
+@login_required
+def enter(public_id: str) -> ResponseReturnValue:
+    session = _session(public_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        found: Join = services.join(current_user, session, _settings())
+    except services.LiveError as exc:
+        db.session.rollback()
+        if exc.code == "not_in_audience":
+            return _not_for_you(exc)
+        flash(services.message(exc), "error")
+        return redirect(url_for("live.join", public_id=session.public_id))
+    db.session.commit()
+    if not found.embed:
+        return redirect(found.url)
+    response = Response(render_template("live/embed.html", session=session, join=found))
+    origin = "https://" + found.domain.split("/")[0]  # a tenant path is not part of the origin
+    response.headers["Content-Security-Policy"] = EMBED_CSP.format(origin=origin)
+    # The meeting frame needs the camera and microphone; nothing else on this page does.
+    allowed = f'("{origin}")'
+    response.headers["Permissions-Policy"] = (
+        f"geolocation=(), camera={allowed}, microphone={allowed}, display-capture={allowed}"
+    )
+    return response
+
+
+@bp.get("/live/<public_id>.ics")
+@login_required
+def calendar(public_id: str) -> ResponseReturnValue:
+    session = _session(public_id)
+    if not services.in_audience(current_user, session):
+        return _not_for_you()
+    body = services.session_ics_for(
+        session,
+        _settings(),
+        request.host_url,
+        page_url=url_for("live.join", public_id=session.public_id, _external=True),
+    )
+    return Response(
+        body,
+        content_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="buoi-hoc.ics"'},
+    )

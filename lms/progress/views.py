@@ -8,6 +8,7 @@ from lms.catalog.models import BlockKind
 from lms.db import db
 from lms.discussion import services as discussion
 from lms.forms import EmptyForm
+from lms.live import services as live_services
 from lms.markdown import split_rendered
 from lms.progress import checks, rules, services
 from lms.progress.forms import CaseChoiceForm, ReflectionForm
@@ -45,6 +46,7 @@ def module(course_slug: str, module_slug: str) -> ResponseReturnValue:
         course=found.course,
         state=state,
         rules=rules.status(current_user, found),
+        sessions=live_services.upcoming_for(current_user, module=found),
     )
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from lms.accounts.models import Role
 from lms.db import db
+from lms.live import services as live_services
 from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
 from lms.progress import certificates
@@ -37,6 +38,7 @@ def home() -> ResponseReturnValue:
         courses=courses,
         requirement=_requirement(positions),
         certificates=certificates.certificates_of(current_user),
+        sessions=live_services.upcoming_for(current_user),
     )
 
 

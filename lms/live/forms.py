@@ -1,0 +1,97 @@
+"""Forms of the live-session pages: scheduling, and uploading an attendance export."""
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from lms.forms import BaseForm
+
+
+def _providers() -> list[SelectChoice]:
+    return [
+        SelectChoice("jitsi", str(_l("Jitsi room (created by the system)"))),
+        SelectChoice("google_meet", str(_l("Google Meet link"))),
+        SelectChoice("other", str(_l("Other link"))),
+    ]
+
+
+class ScheduleForm(BaseForm):
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Please enter a title."))])
+    date = StringField(
+        _l("Date"),
+        description=_l("YYYY-MM-DD, e.g. 2026-03-01"),
+        validators=[DataRequired(_l("Please enter the date."))],
+        render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric"},
+    )
+    time = StringField(
+        _l("Start time (Vietnam time)"),
+        description=_l("HH:MM, e.g. 19:30"),
+        validators=[DataRequired(_l("Please enter the start time."))],
+        render_kw={"placeholder": "HH:MM", "inputmode": "numeric"},
+    )
+    minutes = IntegerField(
+        _l("Duration (minutes)"),
+        default=90,
+        validators=[
+            DataRequired(_l("Enter a whole number of minutes between 15 and 600.")),
+            NumberRange(
+                min=15, max=600, message=_l("Enter a whole number of minutes between 15 and 600.")
+            ),
+        ],
+    )
+    provider = SelectField(_l("Where"), choices=[])
+    url = StringField(
+        _l("Meeting link"),
+        description=_l("For Google Meet or another link only: https://…"),
+        validators=[Optional()],
+    )
+    notes = TextAreaField(_l("Notes for participants"), render_kw={"rows": 3})
+    audience = StringField(
+        _l("For units (codes)"),
+        description=_l("Unit codes separated by commas, e.g. A, B-1. Empty: for everyone."),
+    )
+    covers_module = BooleanField(
+        _l("Covers the whole module"),
+        description=_l("Confirmed attendance completes the whole module."),
+    )
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.provider.choices = _providers()
+
+    def validate_date(self, field) -> None:  # type: ignore[no-untyped-def]
+        try:
+            datetime.strptime(field.data or "", "%Y-%m-%d")
+        except ValueError:
+            raise ValidationError(_l("Enter the date as YYYY-MM-DD.")) from None
+
+    def validate_time(self, field) -> None:  # type: ignore[no-untyped-def]
+        try:
+            datetime.strptime(field.data or "", "%H:%M")
+        except ValueError:
+            raise ValidationError(_l("Enter the time as HH:MM (24-hour clock).")) from None
+
+    def start_local(self) -> datetime:
+        """The start as a naive Vietnam wall-clock time (after validation)."""
+        return datetime.strptime(f"{self.date.data} {self.time.data}", "%Y-%m-%d %H:%M")
+
+    def audience_codes(self) -> list[str]:
+        return [c.strip() for c in (self.audience.data or "").split(",") if c.strip()]
+
+
+class AttendanceUploadForm(BaseForm):
+    file = FileField(
+        _l("Attendance export (CSV)"),
+        description=_l("A CSV file with a username, phone or email column."),
+    )
