@@ -30,7 +30,7 @@ from lms.live import (
 )
 from lms.live.forms import AttendanceUploadForm, ScheduleForm
 from lms.live.models import Attendance, LiveSession
-from lms.live.providers import Join, LiveSettings
+from lms.live.providers import GoogleMeet, Join, LiveSettings
 from lms.web import error_response
 
 bp = Blueprint("live", __name__, cli_group=None)
@@ -90,6 +90,14 @@ def _not_for_you(error: services.LiveError | None = None) -> ResponseReturnValue
 # ---- trainers ------------------------------------------------------------------------------
 
 
+def _warn_about_link(session) -> None:  # type: ignore[no-untyped-def]
+    """Meet codes are usually abc-defg-hij: another shape is accepted but worth a second look."""
+    if session.provider == "google_meet" and not GoogleMeet.code_shape_ok(session.location):
+        flash(
+            _("Check the Google Meet link: its code is not the usual abc-defg-hij shape."), "info"
+        )
+
+
 @bp.route("/teach/<course_slug>/<module_slug>/live", methods=["GET", "POST"])
 @require_role(*TEACHERS)
 def schedule(course_slug: str, module_slug: str) -> ResponseReturnValue:
@@ -119,6 +127,7 @@ def schedule(course_slug: str, module_slug: str) -> ResponseReturnValue:
             else:
                 db.session.commit()
                 flash(_("Live session “%(title)s” scheduled.", title=session.title), "success")
+                _warn_about_link(session)
                 return redirect(
                     url_for("live.schedule", course_slug=course.slug, module_slug=module.slug)
                 )

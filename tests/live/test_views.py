@@ -318,3 +318,17 @@ def test_every_post_refuses_a_missing_csrf_token(client, world) -> None:
         assert client.post_form(path, data, csrf=False).status_code == 400
     assert _count() == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("https://meet.google.com/abc-defg-hij", False),
+        ("https://meet.google.com/abcd-efgh-ijkl", True),
+    ],
+)
+def test_unusual_google_meet_codes_are_accepted_with_a_warning(client, world, url, warned) -> None:
+    client.login("giangvien")
+    response = client.post_form(URL, _form(provider="google_meet", url=url), follow_redirects=True)
+    assert response.status_code == 200 and _count() == 1
+    assert ("abc-defg-hij" in response.get_data(as_text=True)) is warned
