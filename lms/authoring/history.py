@@ -11,6 +11,16 @@ from lms.db import db
 from lms.quizzes.models import Quiz
 
 
+def record(
+    kind: RevisionKind, object_id: int, actor: User, body: str, action: str = "saved"
+) -> None:
+    """Add one entry to a lesson's or quiz's history."""
+    db.session.add(
+        Revision(kind=kind, object_id=object_id, author_id=actor.id, body=body, action=action)
+    )
+    db.session.flush()
+
+
 def history(kind: RevisionKind, object_id: int) -> list[Revision]:
     """Saved and published revisions, newest first, with their authors."""
     return list(
@@ -52,16 +62,7 @@ def restore(revision: Revision, actor: User) -> None:
         quiz = db.session.get(Quiz, revision.object_id)
         quiz.draft_source = revision.body if revision.body != quiz.gift_source else None
         quiz.edit_version += 1
-    db.session.add(
-        Revision(
-            kind=revision.kind,
-            object_id=revision.object_id,
-            author_id=actor.id,
-            body=revision.body,
-            action=f"restored:{revision.id}",
-        )
-    )
-    db.session.flush()
+    record(revision.kind, revision.object_id, actor, revision.body, f"restored:{revision.id}")
 
 
 def diffs(revisions: list[Revision]) -> dict[int, list[tuple[str, str]]]:

@@ -16,9 +16,10 @@ from flask_babel import lazy_gettext as _l
 from lms import audit
 from lms.accounts.models import Role, User
 from lms.accounts.services import unaccent
+from lms.authoring.history import record
 from lms.authoring.importer import ImportReport, sync_blocks
 from lms.authoring.loader import BlockSpec
-from lms.authoring.models import Revision, RevisionKind
+from lms.authoring.models import RevisionKind
 from lms.catalog.models import (
     Course,
     CourseTrainer,
@@ -322,7 +323,7 @@ def save_lesson(
     autosave: bool = False,
 ) -> None:
     """Save the trainer's text as the lesson's draft, unless someone else saved since (conflict)."""
-    body = unicodedata.normalize("NFC", body or "").replace("\r\n", "\n").replace("\x00", "")
+    body = _clean_text(body)
     if version != lesson.version:
         raise EditConflict(current_text(lesson), lesson.version)
     lesson.title, lesson.minutes, lesson.kind = (
@@ -335,10 +336,13 @@ def save_lesson(
     lesson.draft_md = body if body != lesson.body_md else None
     lesson.version += 1
     if not autosave:
-        db.session.add(
-            Revision(kind=RevisionKind.LESSON, object_id=lesson.id, author_id=actor.id, body=body)
-        )
+        record(RevisionKind.LESSON, lesson.id, actor, body)
     db.session.flush()
+
+
+def _clean_text(text: str | None) -> str:
+    """Authored text as stored: NFC, LF line endings, no NUL (PostgreSQL refuses it)."""
+    return unicodedata.normalize("NFC", text or "").replace("\r\n", "\n").replace("\x00", "")
 
 
 def current_text(lesson: Lesson) -> str:
@@ -353,16 +357,7 @@ def publish_lesson(lesson: Lesson, actor: User) -> None:
     html, blocks = render_lesson(body)
     lesson.body_md, lesson.body_html, lesson.draft_md = body, html, None
     sync_blocks(lesson, [BlockSpec(b.key, b.kind, data) for b, data in blocks], ImportReport())
-    db.session.add(
-        Revision(
-            kind=RevisionKind.LESSON,
-            object_id=lesson.id,
-            author_id=actor.id,
-            body=body,
-            action="published",
-        )
-    )
-    db.session.flush()
+    record(RevisionKind.LESSON, lesson.id, actor, body, "published")
 
 
 # ---- quizzes -------------------------------------------------------------------------------
@@ -381,7 +376,7 @@ def quiz_text(quiz: Quiz | None) -> str:
 
 def save_quiz(module: Module, actor: User, source: str, version: int) -> Quiz:
     """Save GIFT as the quiz's draft after checking it; refuse it whole when it has errors."""
-    source = unicodedata.normalize("NFC", source or "").replace("\r\n", "\n").replace("\x00", "")
+    source = _clean_text(source)
     quiz = quiz_for_module(module)
     if quiz is not None and version != quiz.edit_version:
         raise EditConflict(quiz_text(quiz), quiz.edit_version)
@@ -394,10 +389,7 @@ def save_quiz(module: Module, actor: User, source: str, version: int) -> Quiz:
         db.session.flush()
     quiz.draft_source = source if source != quiz.gift_source else None
     quiz.edit_version += 1
-    db.session.add(
-        Revision(kind=RevisionKind.QUIZ, object_id=quiz.id, author_id=actor.id, body=source)
-    )
-    db.session.flush()
+    record(RevisionKind.QUIZ, quiz.id, actor, source)
     return quiz
 
 
@@ -406,16 +398,7 @@ def publish_quiz(quiz: Quiz, module: Module, actor: User) -> None:
     source = quiz_text(quiz)
     sync_quiz(module, source)
     quiz.draft_source = None
-    db.session.add(
-        Revision(
-            kind=RevisionKind.QUIZ,
-            object_id=quiz.id,
-            author_id=actor.id,
-            body=source,
-            action="published",
-        )
-    )
-    db.session.flush()
+    record(RevisionKind.QUIZ, quiz.id, actor, source, "published")
 
 
 # ---- what learners wrote, for the module's trainers ----------------------------------------
