@@ -48,8 +48,8 @@ test-postgres: install
 
 # After changing user-facing strings: refresh the template and both catalogues, then translate.
 extract-messages: $(BIN)/lms
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o lms/translations/messages.pot .
-	$(BIN)/pybabel -q update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --no-location --sort-output -w 100 -o lms/translations/messages.pot .
+	$(BIN)/pybabel -q update -w 100 -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -29,12 +29,12 @@ def init_app(app: Flask) -> None:
     """Add each room's commands under the names shared/DESIGN.md §6 fixes."""
     from lms.authoring.cli import export_course_command, import_courses_command
     from lms.demo import demo_command
-    from lms.live.cli import live_cli
+    from lms.live.cli import live_cli, send_reminders_command
     from lms.orgs.cli import org_cli, user_cli
     from lms.quizzes.cli import gift_cli
 
     for command in (
         init_db, demo_command, org_cli, user_cli, import_courses_command, export_course_command,
-        gift_cli, live_cli,
+        gift_cli, live_cli, send_reminders_command,
     ):  # fmt: skip
         app.cli.add_command(command)

@@ -193,6 +193,10 @@ MATRIX = {
     ("live.schedule", "GET"): (f"{TEACH_MODULE}/live", None, TEACHERS),
     ("live.schedule", "POST"): (f"{TEACH_MODULE}/live", {}, TEACHERS_REFUSED_INPUT),
     ("live.attendance", "GET"): ("/live/{live}/attendance", None, TEACHERS),
+    ("live.edit", "GET"): ("/live/{live}/edit", None, TEACHERS),
+    ("live.edit", "POST"): ("/live/{live}/edit", {}, TEACHERS_REFUSED_INPUT),
+    ("live.cancel", "POST"): ("/live/{live}/cancel", {}, TEACHERS_REDIRECT),
+    ("live.index", "GET"): ("/live/", None, SIGNED_IN),
     ("live.attendance", "POST"): ("/live/{live}/attendance", {}, TEACHERS_REFUSED_INPUT),
     # The audience (district A, its staff), the trainer and admins; district B staff 403.
     ("live.join", "GET"): ("/live/{live}", None, row(302, 200, 200, 200, 403, 200)),

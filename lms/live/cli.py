@@ -1,4 +1,5 @@
-"""`lms live create …` and `lms live join-url ID --user USERNAME` (shared/DESIGN.md §6, §7)."""
+"""`lms live create …`, `lms live join-url ID --user USERNAME` and `lms send-reminders`
+(shared/DESIGN.md §6, §7)."""
 
 import sys
 from datetime import datetime
@@ -7,13 +8,14 @@ from typing import NoReturn
 import click
 import sqlalchemy as sa
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from lms.accounts.models import User
 from lms.catalog.models import Course, Module
 from lms.db import db
-from lms.live import services
+from lms.live import reminders, services
 from lms.live.providers import PROVIDERS, LiveSettings
+from lms.mail import MailError, MailSettings
 
 live_cli = AppGroup("live", help="Schedule live sessions and check who may join them.")
 
@@ -113,3 +115,26 @@ def join_url(session_id: int, username: str) -> None:
     except services.LiveError as exc:
         _fail(f"--user: {services.message(exc)}")
     click.echo(found.url)
+
+
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders_command() -> None:
+    """E-mail the day-before reminders of live sessions (run it from cron, e.g. hourly).
+
+    Each learner gets one reminder per session; a message the server refused is tried again
+    on the next run. Exit 1 when the SMTP server cannot be reached or refused a message."""
+    try:
+        mail = MailSettings.from_config(current_app.config)
+    except MailError as exc:
+        _fail(str(exc))
+    if mail is None:
+        _fail("LMS_SMTP_URL chưa được đặt: không gửi được thư nhắc lịch.")
+    settings = LiveSettings.from_config(current_app.config)
+    try:
+        run = reminders.send_reminders(mail, settings, current_app.config["BASE_URL"])
+    except MailError as exc:
+        _fail(f"không kết nối được máy chủ thư: {exc}")
+    click.echo(f"Đã gửi {run.sent} thư nhắc lịch; {run.failed} thư chưa gửi được.")
+    if run.failed:
+        sys.exit(1)

@@ -1,6 +1,8 @@
 """Forms of the live-session pages: scheduling, and uploading an attendance export."""
 
 from datetime import datetime
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
@@ -16,6 +18,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from lms.forms import BaseForm
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _providers() -> list[SelectChoice]:
@@ -95,3 +99,38 @@ class AttendanceUploadForm(BaseForm):
         _l("Attendance export (CSV)"),
         description=_l("A CSV file with a username, phone or email column."),
     )
+
+
+class EditForm(ScheduleForm):
+    """The scheduling form without the provider: a session keeps its kind of meeting."""
+
+    provider = None  # type: ignore[assignment]
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        BaseForm.__init__(self, *args, **kwargs)
+
+    @staticmethod
+    def initial(session, audience: list[str]) -> SimpleNamespace:  # type: ignore[no-untyped-def]
+        """The session's current values in the form's fields (Vietnam time)."""
+        start = session.start_dt.astimezone(VN)
+        return SimpleNamespace(
+            title=session.title,
+            date=start.strftime("%Y-%m-%d"),
+            time=start.strftime("%H:%M"),
+            minutes=session.minutes,
+            url="" if session.provider == "jitsi" else session.location,
+            notes=session.notes,
+            audience=", ".join(audience),
+            covers_module=session.covers_module,
+        )
+
+    def changes(self) -> dict:
+        return {
+            "title": self.title.data,
+            "start_local": self.start_local(),
+            "minutes": self.minutes.data,
+            "url": self.url.data or "",
+            "notes": self.notes.data or "",
+            "audience_codes": self.audience_codes(),
+            "covers_module": self.covers_module.data,
+        }

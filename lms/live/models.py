@@ -72,3 +72,18 @@ class Attendance(Model):
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     # How the confirmation came: the trainer's check list, or a CSV export of the conferencing tool.
     confirmed_via: Mapped[str | None] = mapped_column(sa.String(16))
+
+
+class LiveReminder(Model):
+    """A day-before reminder e-mailed to one person; its presence stops a second one, and a
+    failed send leaves no row, so the next run of `lms send-reminders` tries again."""
+
+    __tablename__ = "live_reminder"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "user_id", name="uq_live_reminder_session_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("live_session.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    sent_dt: Mapped[datetime] = mapped_column(default=utcnow)

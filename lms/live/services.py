@@ -20,14 +20,14 @@ from flask_babel import lazy_gettext as _l
 from lms.accounts.models import Role, User
 from lms.accounts.services import login_key, unaccent
 from lms.authoring.services import can_edit
-from lms.catalog.models import Course, Module
+from lms.catalog.models import Course, CourseTrainer, Module
 from lms.db import db, utcnow
 from lms.live import calendar
 from lms.live.models import Attendance, LiveAudience, LiveSession
 from lms.live.providers import PROVIDERS, Join, LinkError, LiveSettings, get_provider
 from lms.live.signals import attendance_confirmed
 from lms.orgs.models import Officer, Organization
-from lms.orgs.services import get_org_by_code
+from lms.orgs.services import get_org_by_code, scope_root
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 TITLE_MAX = 300
@@ -68,6 +68,9 @@ MESSAGES = {
     "bad_url": _l("Link: the meeting link is malformed."),
     "not_in_audience": _l("This live session is not for your unit."),
     "cancelled": _l("This live session has been cancelled."),
+    "has_attendance": _l(
+        "Attendance has been confirmed at this session: it can no longer be cancelled."
+    ),
     "unknown_user": _l("There is no account with the id %(value)s."),
     "bad_via": _l("Unknown confirmation method “%(value)s”."),
     "csv_too_large": _l("The attendance file is too large (at most 2 MB)."),
@@ -131,15 +134,8 @@ def schedule(
     """Add a live session for `module`; `actor` None means the command line (trusted)."""
     if not may_manage(actor, module):
         raise LiveError("forbidden")
-    title = unicodedata.normalize("NFC", title or "").strip()
-    if not title or len(title) > TITLE_MAX:
-        raise LiveError("bad_title")
-    if isinstance(minutes, bool) or not isinstance(minutes, int):
-        raise LiveError("bad_minutes")
-    if not MINUTES_MIN <= minutes <= MINUTES_MAX:
-        raise LiveError("bad_minutes")
-    if not isinstance(start_local, datetime):
-        raise LiveError("bad_start")
+    title = _clean_title(title)
+    _check_when(start_local, minutes)
     if provider not in PROVIDERS:
         raise LiveError("unknown_provider", value=provider)
     if trainer is None and actor is not None and actor.role == Role.TRAINER:
@@ -148,12 +144,7 @@ def schedule(
         trainer.role not in (Role.TRAINER, Role.ADMIN) or not can_edit(trainer, module.course_id)
     ):
         raise LiveError("trainer_not_allowed", value=trainer.username)
-    orgs: list[Organization] = []
-    for code in dict.fromkeys(c.strip() for c in audience_codes if c and c.strip()):
-        org = get_org_by_code(code)
-        if org is None:
-            raise LiveError("unknown_org", value=code)
-        orgs.append(org)
+    orgs = _audience_orgs(audience_codes)
     course_slug = db.session.scalar(sa.select(Course.slug).where(Course.id == module.course_id))
     try:
         location = get_provider(provider).prepare(title, course_slug or "", url or "", settings)
@@ -176,6 +167,101 @@ def schedule(
         db.session.add(LiveAudience(session_id=session.id, org_id=org.id))
     db.session.flush()
     return session
+
+
+def _clean_title(title: str) -> str:
+    title = unicodedata.normalize("NFC", title or "").strip()
+    if not title or len(title) > TITLE_MAX:
+        raise LiveError("bad_title")
+    return title
+
+
+def _check_when(start_local: datetime, minutes: int) -> None:
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise LiveError("bad_minutes")
+    if not MINUTES_MIN <= minutes <= MINUTES_MAX:
+        raise LiveError("bad_minutes")
+    if not isinstance(start_local, datetime):
+        raise LiveError("bad_start")
+
+
+def _audience_orgs(codes: Iterable[str]) -> list[Organization]:
+    orgs: list[Organization] = []
+    for code in dict.fromkeys(c.strip() for c in codes if c and c.strip()):
+        org = get_org_by_code(code)
+        if org is None:
+            raise LiveError("unknown_org", value=code)
+        orgs.append(org)
+    return orgs
+
+
+def audience_of(session: LiveSession) -> list[str]:
+    """The codes of the units the session is for (empty: everyone), sorted."""
+    return list(
+        db.session.scalars(
+            sa.select(Organization.code)
+            .join(LiveAudience, LiveAudience.org_id == Organization.id)
+            .where(LiveAudience.session_id == session.id)
+            .order_by(Organization.code)
+        )
+    )
+
+
+def update(
+    actor: User | None,
+    session: LiveSession,
+    *,
+    title: str,
+    start_local: datetime,
+    minutes: int,
+    url: str | None = None,
+    notes: str = "",
+    audience_codes: Iterable[str] = (),
+    covers_module: bool = False,
+    settings: LiveSettings,
+) -> LiveSession:
+    """Change a session's details. The provider stays (a Jitsi room keeps its name, so links
+    already shared still work); a Google Meet or other link may be replaced."""
+    if not may_manage(actor, session):
+        raise LiveError("forbidden")
+    if session.cancelled_dt is not None:
+        raise LiveError("cancelled")
+    session.title = _clean_title(title)
+    _check_when(start_local, minutes)
+    orgs = _audience_orgs(audience_codes)
+    if session.provider != "jitsi" and (url or "").strip() != session.location:
+        try:
+            session.location = get_provider(session.provider).prepare(
+                session.title, "", url or "", settings
+            )
+        except LinkError as exc:
+            raise LiveError(exc.code) from exc
+    session.start_dt = to_utc(start_local)
+    session.minutes = minutes
+    session.notes = (notes or "").strip()
+    session.covers_module = bool(covers_module)
+    db.session.execute(sa.delete(LiveAudience).where(LiveAudience.session_id == session.id))
+    for org in orgs:
+        db.session.add(LiveAudience(session_id=session.id, org_id=org.id))
+    db.session.flush()
+    return session
+
+
+def cancel(actor: User | None, session: LiveSession, *, now: datetime | None = None) -> None:
+    """Cancel a session nobody has been confirmed at; its page then says so and joins stop."""
+    if not may_manage(actor, session):
+        raise LiveError("forbidden")
+    if session.cancelled_dt is not None:
+        return
+    confirmed = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Attendance)
+        .where(Attendance.session_id == session.id, Attendance.confirmed_dt.is_not(None))
+    )
+    if confirmed:
+        raise LiveError("has_attendance")
+    session.cancelled_dt = now or utcnow()
+    db.session.flush()
 
 
 def get_session(session_id: int) -> LiveSession | None:
@@ -278,6 +364,60 @@ def upcoming_for(
             if len(chosen) >= limit:
                 break
     return chosen
+
+
+def _staff_sees(audience: list[str] | None, scope_path: str | None) -> bool:
+    """Staff see a session for everyone, for units inside their scope, or for a unit above it."""
+    if not audience or scope_path is None:
+        return True
+    return any(a.startswith(scope_path) or scope_path.startswith(a) for a in audience)
+
+
+def may_share(user: User, session: LiveSession) -> bool:
+    """Who may see a session's page and share its announcement: its managers, and staff whose
+    part of the tree the session concerns."""
+    if may_manage(user, session):
+        return True
+    if user.role != Role.STAFF:
+        return False
+    try:
+        root = scope_root(user)
+    except PermissionError:
+        return False
+    audience = _audience_paths([session.id]).get(session.id)
+    return _staff_sees(audience, root.path if root else None)
+
+
+def sessions_for(
+    user: User, *, now: datetime | None = None, recent_days: int = 30
+) -> tuple[list[LiveSession], list[LiveSession]]:
+    """(upcoming, recently ended) sessions for the live page: learners see theirs; trainers
+    the sessions of their courses; staff those that concern their scope; admins all."""
+    now = now or utcnow()
+    if user.role == Role.LEARNER:
+        return upcoming_for(user, now=now, limit=100), []
+    stmt = (
+        sa.select(LiveSession)
+        .where(LiveSession.start_dt > now - timedelta(days=recent_days))
+        .order_by(LiveSession.start_dt, LiveSession.id)
+    )
+    if user.role == Role.TRAINER:
+        taught = sa.select(CourseTrainer.course_id).where(CourseTrainer.user_id == user.id)
+        modules = sa.select(Module.id).where(Module.course_id.in_(taught))
+        stmt = stmt.where(
+            sa.or_(LiveSession.module_id.in_(modules), LiveSession.trainer_id == user.id)
+        )
+    found = list(db.session.scalars(stmt))
+    if user.role == Role.STAFF:
+        try:
+            root = scope_root(user)
+        except PermissionError:
+            return [], []
+        audiences = _audience_paths([s.id for s in found])
+        found = [s for s in found if _staff_sees(audiences.get(s.id), root.path if root else None)]
+    upcoming = [s for s in found if s.start_dt + timedelta(minutes=s.minutes) > now]
+    recent = [s for s in reversed(found) if s.start_dt + timedelta(minutes=s.minutes) <= now]
+    return upcoming, recent
 
 
 # ---- joining and attendance ----------------------------------------------------------------

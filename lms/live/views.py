@@ -26,9 +26,10 @@ from lms.db import db
 from lms.forms import EmptyForm
 from lms.live import (
     models,  # noqa: F401 - registers the tables
+    reminders,
     services,
 )
-from lms.live.forms import AttendanceUploadForm, ScheduleForm
+from lms.live.forms import AttendanceUploadForm, EditForm, ScheduleForm
 from lms.live.models import Attendance, LiveSession
 from lms.live.providers import GoogleMeet, Join, LiveSettings
 from lms.web import error_response
@@ -140,6 +141,61 @@ def schedule(course_slug: str, module_slug: str) -> ResponseReturnValue:
     ), status
 
 
+def _managed(public_id: str) -> LiveSession:
+    session = _session(public_id)
+    if not services.may_manage(current_user, session):
+        abort(403)
+    return session
+
+
+def _back_to_schedule(session: LiveSession) -> ResponseReturnValue:
+    module = db.session.get(Module, session.module_id)
+    course = db.session.get(Course, module.course_id) if module else None
+    if module is None or course is None:
+        return redirect(url_for("live.index"))
+    return redirect(url_for("live.schedule", course_slug=course.slug, module_slug=module.slug))
+
+
+@bp.route("/live/<public_id>/edit", methods=["GET", "POST"])
+@require_role(*TEACHERS)
+def edit(public_id: str) -> ResponseReturnValue:
+    session = _managed(public_id)
+    initial = EditForm.initial(session, services.audience_of(session))
+    form = EditForm(obj=None if request.method == "POST" else initial)
+    if form.validate_on_submit():
+        try:
+            services.update(current_user, session, settings=_settings(), **form.changes())
+        except services.LiveError as exc:
+            db.session.rollback()
+            form.form_errors.append(services.message(exc))
+        else:
+            db.session.commit()
+            flash(_("Live session “%(title)s” updated.", title=session.title), "success")
+            _warn_about_link(session)
+            return _back_to_schedule(session)
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "live/edit.html", session=session, form=form, cancel_form=EmptyForm()
+    ), status
+
+
+@bp.post("/live/<public_id>/cancel")
+@require_role(*TEACHERS)
+def cancel(public_id: str) -> ResponseReturnValue:
+    session = _managed(public_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.cancel(current_user, session)
+    except services.LiveError as exc:
+        db.session.rollback()
+        flash(services.message(exc), "error")
+        return redirect(url_for("live.edit", public_id=session.public_id))
+    db.session.commit()
+    flash(_("Live session “%(title)s” cancelled.", title=session.title), "success")
+    return _back_to_schedule(session)
+
+
 def _attendance_rows(session: LiveSession) -> list[tuple[Attendance, User]]:
     """As `services.attendance_of`, whose `Result.tuples()` is deprecated in SQLAlchemy 2.1."""
     result = db.session.execute(
@@ -186,9 +242,7 @@ def _attendance_page(
 @bp.route("/live/<public_id>/attendance", methods=["GET", "POST"])
 @require_role(*TEACHERS)
 def attendance(public_id: str) -> ResponseReturnValue:
-    session = _session(public_id)
-    if not services.may_manage(current_user, session):
-        abort(403)
+    session = _managed(public_id)
     if request.method == "GET":
         return _attendance_page(session)
     if "file" in request.files:
@@ -230,15 +284,40 @@ def attendance(public_id: str) -> ResponseReturnValue:
 # ---- learners ------------------------------------------------------------------------------
 
 
+@bp.get("/live/")
+@login_required
+def index() -> ResponseReturnValue:
+    upcoming, recent = services.sessions_for(current_user)
+    modules = {m.id: m for m in _modules_of(upcoming + recent)}
+    return render_template("live/index.html", upcoming=upcoming, recent=recent, modules=modules)
+
+
+def _modules_of(sessions: list[LiveSession]) -> list[Module]:
+    ids = {s.module_id for s in sessions}
+    return list(db.session.scalars(sa.select(Module).where(Module.id.in_(ids)))) if ids else []
+
+
 @bp.get("/live/<public_id>")
 @login_required
 def join(public_id: str) -> ResponseReturnValue:
     session = _session(public_id)
-    if not services.in_audience(current_user, session):
+    attending = services.in_audience(current_user, session)
+    sharing = services.may_share(current_user, session)
+    if not attending and not sharing:
         return _not_for_you()
     module = db.session.get(Module, session.module_id)
+    # The public address, as in invitations: the request may have come through an intranet name.
+    base = str(current_app.config["BASE_URL"]).rstrip("/")
+    page_url = base + url_for("live.join", public_id=session.public_id)
     return render_template(
-        "live/join.html", session=session, module=module, form=EmptyForm(), settings=_settings()
+        "live/join.html",
+        session=session,
+        module=module,
+        form=EmptyForm(),
+        settings=_settings(),
+        attending=attending,
+        manage=services.may_manage(current_user, session),
+        share=reminders.share_text(session, module, page_url) if sharing else None,
     )
 
 
