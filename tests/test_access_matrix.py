@@ -197,6 +197,7 @@ MATRIX = {
     ("live.edit", "POST"): ("/live/{live}/edit", {}, TEACHERS_REFUSED_INPUT),
     ("live.cancel", "POST"): ("/live/{live}/cancel", {}, TEACHERS_REDIRECT),
     ("live.index", "GET"): ("/live/", None, SIGNED_IN),
+    ("live.withdraw", "POST"): ("/live/{live}/attendance/withdraw", {}, TEACHERS_REFUSED_INPUT),
     ("live.attendance", "POST"): ("/live/{live}/attendance", {}, TEACHERS_REFUSED_INPUT),
     # The audience (district A, its staff), the trainer and admins; district B staff 403.
     ("live.join", "GET"): ("/live/{live}", None, row(302, 200, 200, 200, 403, 200)),

@@ -25,7 +25,7 @@ from lms.db import db, utcnow
 from lms.live import calendar
 from lms.live.models import Attendance, LiveAudience, LiveSession
 from lms.live.providers import PROVIDERS, Join, LinkError, LiveSettings, get_provider
-from lms.live.signals import attendance_confirmed
+from lms.live.signals import attendance_confirmed, attendance_withdrawn
 from lms.orgs.models import Officer, Organization
 from lms.orgs.services import get_org_by_code, scope_root
 
@@ -542,6 +542,32 @@ def confirm_attendance(
             session, user=user, module=module, covers_module=session.covers_module, when=now
         )
     return len(newly)
+
+
+def withdraw_attendance(actor: User, session: LiveSession, user_id: int) -> bool:
+    """Undo a confirmation made by mistake; False when the person was not confirmed.
+
+    The join history stays. `attendance_withdrawn` lets progress take back a completion that
+    rested on this attendance alone."""
+    if not may_manage(actor, session):
+        raise LiveError("forbidden")
+    row = db.session.scalars(
+        sa.select(Attendance).where(
+            Attendance.session_id == session.id, Attendance.user_id == user_id
+        )
+    ).first()
+    if row is None or row.confirmed_dt is None:
+        return False
+    row.confirmed_dt = None
+    row.confirmed_by_id = None
+    row.confirmed_via = None
+    db.session.flush()
+    user = db.session.get(User, user_id)
+    module = db.session.get(Module, session.module_id)
+    attendance_withdrawn.send(
+        session, user=user, module=module, covers_module=session.covers_module, actor=actor
+    )
+    return True
 
 
 # ---- attendance exports (CSV) --------------------------------------------------------------

@@ -8,3 +8,7 @@ _signals = Namespace()
 # attendance_confirmed.send(session, user=user, module=module, covers_module=bool, when=datetime).
 # A receiver that writes rows (a completion) adds them to the same session; the caller commits.
 attendance_confirmed = _signals.signal("attendance-confirmed")
+
+# Sent when a trainer withdraws a confirmation made by mistake:
+# attendance_withdrawn.send(session, user=user, module=module, covers_module=bool, actor=User).
+attendance_withdrawn = _signals.signal("attendance-withdrawn")

@@ -281,6 +281,24 @@ def attendance(public_id: str) -> ResponseReturnValue:
     return redirect(url_for("live.attendance", public_id=session.public_id))
 
 
+@bp.post("/live/<public_id>/attendance/withdraw")
+@require_role(*TEACHERS)
+def withdraw(public_id: str) -> ResponseReturnValue:
+    session = _managed(public_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        user_id = int(request.form.get("withdraw", ""))
+    except ValueError:
+        abort(400)
+    if services.withdraw_attendance(current_user, session, user_id):
+        db.session.commit()
+        flash(_("Confirmation withdrawn."), "success")
+    else:
+        flash(_("This person’s attendance was not confirmed."), "error")
+    return redirect(url_for("live.attendance", public_id=session.public_id))
+
+
 # ---- learners ------------------------------------------------------------------------------
 
 

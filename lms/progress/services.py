@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from lms import audit
@@ -19,6 +20,7 @@ from lms.catalog.models import (
     ModuleStatus,
 )
 from lms.db import db, utcnow
+from lms.live.models import Attendance, LiveSession
 from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
 from lms.progress import rules
@@ -399,14 +401,14 @@ def next_after(user: User, lesson: Lesson) -> Lesson | None:
 # ---- signals from other rooms --------------------------------------------------------------
 
 
-def on_attempt_graded(attempt, *, user: User, module: Module, **_: object) -> None:  # type: ignore[no-untyped-def]
+def on_attempt_graded(attempt, *, user: User, module: Module, **_kw: object) -> None:  # type: ignore[no-untyped-def]
     """A passed quiz may be the last step of a module: complete it in the same transaction."""
     if attempt.passed:
         complete_module_if_done(user, module)
 
 
 def on_attendance_confirmed(  # type: ignore[no-untyped-def]
-    session, *, user: User, module: Module, covers_module: bool, when=None, **_: object
+    session, *, user: User, module: Module, covers_module: bool, when=None, **_kw: object
 ) -> None:
     """Confirmed attendance: a covering session completes the module (source `live`); otherwise
     it may be the last rule of a module that requires live attendance."""
@@ -416,12 +418,49 @@ def on_attendance_confirmed(  # type: ignore[no-untyped-def]
         complete_module_if_done(user, module)
 
 
+def on_attendance_withdrawn(  # type: ignore[no-untyped-def]
+    session, *, user: User, module: Module, covers_module: bool, actor: User, **_kw: object
+) -> None:
+    """A confirmation taken back: revoke the completion it produced, unless something else
+    (another covering session, or the module's rules still met) supports it."""
+    completion = completions_of(user, [module.id]).get(module.id)
+    if completion is None:
+        return
+    if covers_module:
+        if completion.source != CompletionSource.LIVE or _other_covering_attendance(user, module):
+            return
+    elif not module.requires_live or completion.source != CompletionSource.ONLINE:
+        return
+    elif rules.all_met(user, module):
+        return
+    reason = _("Attendance at the live session “%(title)s” was withdrawn.", title=session.title)
+    revoke_completion(completion, actor, reason)
+
+
+def _other_covering_attendance(user: User, module: Module) -> bool:
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Attendance)
+            .join(LiveSession, LiveSession.id == Attendance.session_id)
+            .where(
+                LiveSession.module_id == module.id,
+                LiveSession.covers_module.is_(True),
+                LiveSession.cancelled_dt.is_(None),
+                Attendance.user_id == user.id,
+                Attendance.confirmed_dt.is_not(None),
+            )
+        )
+    )
+
+
 def connect_signals() -> None:
-    from lms.live.signals import attendance_confirmed
+    from lms.live.signals import attendance_confirmed, attendance_withdrawn
     from lms.quizzes.signals import attempt_graded
 
     attempt_graded.connect(on_attempt_graded)
     attendance_confirmed.connect(on_attendance_confirmed)
+    attendance_withdrawn.connect(on_attendance_withdrawn)
 
 
 def overall_percent(states: list[ModuleState], *, required_only: bool = False) -> int:
