@@ -1,6 +1,7 @@
 """Request plumbing shared by every room: settings, locale, headers, request ids and errors."""
 
 import logging
+import re
 import secrets
 from datetime import date, datetime
 
@@ -29,6 +30,7 @@ from lms.db import VN_TZ, db, vn_today
 from lms.markdown import render_plain, sanitise
 
 log = logging.getLogger("lms")
+_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 
 
 def apply_settings(app: Flask) -> None:
@@ -97,6 +99,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["today"] = vn_today
     app.before_request(_start_request)
     app.after_request(_secure_headers)
+    if app.config.get("COUNT_SQL"):
+        _count_statements(app)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(sa.exc.OperationalError, _database_down)
@@ -162,6 +166,24 @@ def _secure_headers(response):  # type: ignore[no-untyped-def]
     if getattr(g, "request_id", None):
         headers["X-Request-Id"] = g.request_id
     return response
+
+
+def _count_statements(app: Flask) -> None:
+    """LMS_COUNT_SQL=1 (benchmarks): report each request's SQL statements in the response
+    header X-SQL-Statements, which the access log can carry. Off by default, nothing is hooked."""
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        # Queries only: SQLite's explicit BEGIN (lms.db) has no counterpart on PostgreSQL.
+        if has_request_context() and not _TRANSACTION_CONTROL.match(statement):
+            g.sql_statements = g.get("sql_statements", 0) + 1
+
+    def report(response):  # type: ignore[no-untyped-def]
+        response.headers["X-SQL-Statements"] = str(g.get("sql_statements", 0))
+        return response
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+    app.after_request(report)
 
 
 def wants_json() -> bool:
