@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import orm
 
 from lms import audit
 from lms.accounts.models import User
@@ -28,6 +29,7 @@ from lms.progress.models import BlockResponse, Completion, CompletionSource, Les
 
 # A revisit refreshes "last seen" at most this often, so reading a lesson costs no write.
 VISIT_REFRESH = timedelta(minutes=10)
+_BODIES = (Lesson.body_md, Lesson.body_html, Lesson.draft_md)
 
 
 class ProgressError(ValueError):
@@ -66,9 +68,11 @@ def published_courses() -> list[Course]:
     )
 
 
-def required_kinds(user: User) -> set[ModuleKind]:
-    """Chairs of non-state unions must complete every module; other chairs the awareness one."""
-    chairs = [p for p in orgs.positions_of(user) if p.position == Position.CHAIR]
+def required_kinds(user: User, positions: list | None = None) -> set[ModuleKind]:
+    """Chairs of non-state unions must complete every module; other chairs the awareness one.
+    A page that has loaded the user's positions already passes them (no second query)."""
+    positions = orgs.positions_of(user) if positions is None else positions
+    chairs = [p for p in positions if p.position == Position.CHAIR]
     if any(p.org.sector == Sector.NON_STATE for p in chairs):
         return {ModuleKind.AWARENESS, ModuleKind.CORE}
     return {ModuleKind.AWARENESS} if chairs else set()
@@ -162,6 +166,8 @@ def module_lessons(user: User, module_ids: list[int]) -> dict[int, list[LessonSt
         )
         .where(Lesson.module_id.in_(module_ids), Lesson.retired.is_(False))
         .order_by(Lesson.module_id, Lesson.position, Lesson.id)
+        # Lists need titles and slugs; the bodies (tens of KB a module) stay in the database.
+        .options(*(orm.defer(c, raiseload=True) for c in _BODIES))
     ).all()
     result: dict[int, list[LessonState]] = {i: [] for i in module_ids}
     for lesson, progress in rows:
@@ -189,18 +195,29 @@ def completions_of(user: User, module_ids: list[int]) -> dict[int, Completion]:
 
 
 def course_overview(user: User, course: Course) -> list[ModuleState]:
-    """Every published module of the course with the user's progress (three queries)."""
-    modules = list(
-        db.session.scalars(
-            sa.select(Module)
-            .where(Module.course_id == course.id, Module.status == ModuleStatus.PUBLISHED)
-            .order_by(Module.position, Module.id)
+    """Every published module of the course with the user's progress (four queries)."""
+    return courses_overview(user, [course])[course.id]
+
+
+def courses_overview(
+    user: User, courses: list[Course], kinds: set[ModuleKind] | None = None
+) -> dict[int, list[ModuleState]]:
+    """course_overview for several courses at once: the same queries however many courses."""
+    modules = db.session.scalars(
+        sa.select(Module)
+        .where(
+            Module.course_id.in_([c.id for c in courses]),
+            Module.status == ModuleStatus.PUBLISHED,
         )
-    )
+        .order_by(Module.position, Module.id)
+    ).all()
     ids = [m.id for m in modules]
     lessons, done = module_lessons(user, ids), completions_of(user, ids)
-    kinds = required_kinds(user)
-    return [ModuleState(m, lessons[m.id], done.get(m.id), m.kind in kinds) for m in modules]
+    kinds = required_kinds(user) if kinds is None else kinds
+    result: dict[int, list[ModuleState]] = {c.id: [] for c in courses}
+    for m in modules:
+        result[m.course_id].append(ModuleState(m, lessons[m.id], done.get(m.id), m.kind in kinds))
+    return result
 
 
 def record_visit(user: User, lesson: Lesson, state: LessonState | None) -> None:

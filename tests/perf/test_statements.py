@@ -62,6 +62,20 @@ def _count(client, count_statements, url: str) -> int:  # type: ignore[no-untype
     return counter.count
 
 
+def test_learner_home_costs_the_same_with_one_course_or_five(client, count_statements) -> None:
+    small, large = _learner("hoc.vien.mot"), _learner("hoc.vien.nam")
+    _study(small, _courses(1, 2))
+    _study(large, _courses(5, 6))
+    client.login("hoc.vien.mot")
+    one = _count(client, count_statements, "/")
+    client.logout()
+    client.login("hoc.vien.nam")
+    five = _count(client, count_statements, "/")
+    # Session, positions, courses, modules, lessons, completions, certificates (and what they
+    # rest on), live sessions: one query each, whatever the courses, modules and certificates.
+    assert one == five <= 9, (one, five)
+
+
 @pytest.mark.parametrize("lessons", [2, 12])
 def test_module_page_costs_a_fixed_number_of_statements(client, count_statements, lessons) -> None:
     user = _learner(f"mo.dun.{lessons}")
