@@ -220,22 +220,41 @@ def courses_overview(
     return result
 
 
-def record_visit(user: User, lesson: Lesson, state: LessonState | None) -> None:
-    """Remember that the user opened the lesson (for 'continue where you left off')."""
-    now = utcnow()
-    if state is not None and state.seen:
-        if state.last_seen_dt and state.last_seen_dt > now - VISIT_REFRESH:
-            return
+@dataclass(frozen=True)
+class Visit:
+    """A lesson visit to record: plain values, so it can be written after the page's reads end."""
+
+    user_id: int
+    lesson_id: int
+    module_id: int
+    seen: bool
+
+
+def pending_visit(user: User, lesson: Lesson, state: LessonState | None) -> Visit | None:
+    """The visit to record for 'continue where you left off', or None when a recent one stands
+    (so reading a lesson again costs no write)."""
+    seen = state is not None and state.seen
+    if seen and state.last_seen_dt and state.last_seen_dt > utcnow() - VISIT_REFRESH:  # type: ignore[union-attr,operator]
+        return None
+    return Visit(user.id, lesson.id, lesson.module_id, seen)
+
+
+def record_visit(visit: Visit) -> None:
+    """Write a visit with statements that read nothing first: run in a fresh transaction, SQLite
+    then waits for the write lock instead of refusing a reader that turned writer."""
+    if visit.seen:
         db.session.execute(
             sa.update(LessonProgress)
-            .where(LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id)
-            .values(last_seen_dt=now)
+            .where(
+                LessonProgress.user_id == visit.user_id,
+                LessonProgress.lesson_id == visit.lesson_id,
+            )
+            .values(last_seen_dt=utcnow())
         )
         return
     with db.session.begin_nested() as nested:
-        db.session.add(
-            LessonProgress(user_id=user.id, lesson_id=lesson.id, module_id=lesson.module_id)
-        )
+        db.session.add(LessonProgress(user_id=visit.user_id, lesson_id=visit.lesson_id,
+                                      module_id=visit.module_id))  # fmt: skip
         try:
             db.session.flush()
         except sa.exc.IntegrityError:

@@ -50,7 +50,7 @@ def _study(user, courses: list) -> None:  # type: ignore[no-untyped-def]
     for course in courses:
         for state in progress.course_overview(user, course):
             for lesson_state in state.lessons:
-                progress.record_visit(user, lesson_state.lesson, None)
+                progress.record_visit(progress.pending_visit(user, lesson_state.lesson, None))
             progress.record_completion(user, state.module, progress.CompletionSource.ONLINE)
     db.session.commit()
 
