@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 SECRET_FILE := instance/secret_key
 
-.PHONY: run test install translations extract-messages test-sqlite test-postgres lint clean
+.PHONY: run test install translations extract-messages test-sqlite test-postgres lint clean bench bench-xl
 
 $(BIN)/lms: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ run: install $(SECRET_FILE)
 
 # The whole suite: on SQLite, then on PostgreSQL when LMS_TEST_DATABASE_URL is set.
 test: install
-	$(BIN)/ruff check lms tests
+	$(BIN)/ruff check lms tests benchmarks
 	LMS_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q
 	@if [ -n "$$LMS_TEST_DATABASE_URL" ]; then \
 	  LMS_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q; \
@@ -45,6 +45,18 @@ test-sqlite: install
 
 test-postgres: install
 	LMS_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q
+
+# The benchmark suite (not part of `make test`): a few minutes at size S on SQLite and PostgreSQL.
+# Needs wrk (apt-get install wrk) and PostgreSQL at LMS_BENCH_POSTGRES_URL (see README).
+BENCH_ARGS ?=
+bench: install
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m benchmarks.run --size S $(BENCH_ARGS)
+
+# The national scale: 150k learners, 2M completions; medians of three runs (about an hour).
+bench-xl: install
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m benchmarks.run --size XL --seconds 20 --repeat 3 $(BENCH_ARGS)
 
 # After changing user-facing strings: refresh the template and both catalogues, then translate.
 extract-messages: $(BIN)/lms
