@@ -16,7 +16,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import orm
-from weasyprint import HTML, URLFetcher
 
 from lms import audit
 from lms.accounts.models import User
@@ -193,13 +192,21 @@ def qr_data_uri(text: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def pdf_fetcher() -> URLFetcher:
+# WeasyPrint (with Pango) is imported where a PDF is made, not at start: it adds about 40 MB
+# and 0.7 s to every worker, and most workers never render a certificate.
+
+
+def pdf_fetcher():  # type: ignore[no-untyped-def]
     """Only data: URLs: no file://, no http(s) (WeasyPrint would otherwise read local files)."""
+    from weasyprint import URLFetcher
+
     return URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=5)
 
 
 def render_pdf(html: str) -> bytes:
     """Render HTML to PDF with nothing fetched from disk or the network."""
+    from weasyprint import HTML
+
     return HTML(string=html, url_fetcher=pdf_fetcher()).write_pdf()
 
 
