@@ -17,7 +17,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001
 def records(app):  # type: ignore[no-untyped-def]
     tree = make_tree()
     old = make_course("chu-de-2020", title="Chủ đề năm 2020", year=2020)
-    make_module(old, "tien-luong", title="Tiền lương (2020)")
+    old_wages = make_module(old, "tien-luong", title="Tiền lương (2020)")
     course = make_course("chu-de-2021", title="Chủ đề năm 2021", year=2021)
     world = {
         "tree": tree,
@@ -26,6 +26,7 @@ def records(app):  # type: ignore[no-untyped-def]
                                  title="Vị trí, vai trò của công đoàn"),
         "wages": make_module(course, "tien-luong", position=1, title="Tiền lương"),
         "old_course": old,
+        "old_wages": old_wages,
         "admin": make_user("quantri", role=Role.ADMIN),
         "staff_a": make_user("canbo.a", role=Role.STAFF, org=tree["a"]),
         "staff_b": make_user("canbo.b", role=Role.STAFF, org=tree["b"]),
