@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from lms import audit
 from lms.accounts.permissions import STAFF_ROLES
 from lms.progress import xapi
 
@@ -60,6 +61,8 @@ def statements() -> ResponseReturnValue:
         abort(400, _("Invalid parameter: use limit, since, until (ISO 8601 with a time zone), "
                      "ascending or the cursor given in “more”."))  # fmt: skip
     found = xapi.page(current_user, query, current_app.config["BASE_URL"])
+    # An export of learning records: logged like every other (EXP-03, LOG-01).
+    audit.log_event("statements.read", count=len(found.statements), by=current_user.username)
     response = jsonify(statements=found.statements, more=_more(found.next_cursor))
     response.headers["X-Experience-API-Version"] = XAPI_VERSION
     return response

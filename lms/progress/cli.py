@@ -9,6 +9,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
+from lms import audit
 from lms.accounts.models import User
 from lms.accounts.permissions import STAFF_ROLES
 from lms.db import db
@@ -70,7 +71,9 @@ def export_xapi_command(file) -> None:  # type: ignore[no-untyped-def]
     """Write every completion and quiz result as a JSON list of xAPI statements ('-': stdout)."""
     base_url = current_app.config["BASE_URL"]
     file.write("[")
-    for n, statement in enumerate(xapi.export(None, base_url)):
-        file.write(",\n" if n else "\n")
+    count = 0
+    for count, statement in enumerate(xapi.export(None, base_url), start=1):
+        file.write(",\n" if count > 1 else "\n")
         file.write(json.dumps(statement, ensure_ascii=False, sort_keys=True))
     file.write("\n]\n")
+    audit.log_event("statements.exported", count=count, by="cli")
