@@ -39,7 +39,7 @@ class Panel:
 def record_form() -> ExternalCompletionForm:
     form = ExternalCompletionForm()
     form.module.choices = [
-        (m.id, f"{m.course.title} — {m.title}") for m in external.recordable_modules()
+        (m.id, f"{m.title} ({m.course.title})") for m in external.recordable_modules()
     ]
     return form
 
