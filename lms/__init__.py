@@ -49,7 +49,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from lms.discussion.views import bp as discussion_bp
     from lms.live.views import bp as live_bp
     from lms.orgs.views import bp as orgs_bp
+    from lms.progress.api import bp as xapi_bp
     from lms.progress.certificates import bp as certificates_bp
+    from lms.progress.staff import bp as completions_bp
     from lms.progress.views import bp as progress_bp
     from lms.quizzes.views import bp as quizzes_bp
     from lms.site.views import bp as site_bp
@@ -65,6 +67,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         discussion_bp,
         progress_bp,
         certificates_bp,
+        completions_bp,
+        xapi_bp,
         site_bp,
     ):
         app.register_blueprint(bp)

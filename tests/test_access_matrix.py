@@ -5,6 +5,7 @@ Statuses: 200 ok, 302 redirect (to sign-in for anonymous), 400 refused input, 40
 """
 
 import pytest
+import sqlalchemy as sa
 
 from lms.accounts.models import Role
 from lms.db import db
@@ -203,6 +204,45 @@ MATRIX = {
     ("live.join", "GET"): ("/live/{live}", None, row(302, 200, 200, 200, 403, 200)),
     ("live.enter", "POST"): ("/live/{live}/join", {}, row(302, 302, 302, 302, 403, 302)),
     ("live.calendar", "GET"): ("/live/{live}.ics", None, row(302, 200, 200, 200, 403, 200)),
+    # External completions: staff of {person}'s district and admins; {completion} is an
+    # external completion of {person} with an evidence file.
+    ("completions.person", "GET"): (
+        "/people/{person}/completions",
+        None,
+        row(302, 403, 403, 200, 404, 200),
+    ),
+    ("completions.person", "POST"): (
+        "/people/{person}/completions",
+        {},
+        row(302, 403, 403, 400, 404, 400),
+    ),
+    ("completions.revoke", "POST"): (
+        "/completions/{completion}/revoke",
+        {},
+        row(302, 403, 403, 400, 404, 400),
+    ),
+    ("completions.evidence_file", "GET"): (
+        "/completions/{completion}/evidence",
+        None,
+        row(302, 403, 403, 200, 404, 200),
+    ),
+    ("completions.import_file", "GET"): (
+        "/completions/import",
+        None,
+        row(302, 403, 403, 200, 200, 200),
+    ),
+    ("completions.import_file", "POST"): (
+        "/completions/import",
+        {},
+        row(302, 403, 403, 400, 400, 400),
+    ),
+    ("completions.apply_import", "POST"): (
+        "/completions/import/apply",
+        {},
+        row(302, 403, 403, 400, 400, 400),
+    ),
+    # xAPI statements: staff (scoped) and admins; a JSON API answers 401, not a redirect.
+    ("xapi.statements", "GET"): ("/api/v1/statements", None, row(401, 403, 403, 200, 200, 200)),
     ("site.home", "GET"): ("/", None, SIGNED_IN),
     ("site.healthz", "GET"): ("/healthz", None, PUBLIC),
     ("site.privacy", "GET"): ("/privacy", None, PUBLIC),
@@ -238,9 +278,11 @@ def world(app):
     quiz = _quiz_attempts_of(person)
     quiz |= _quiz_taught_by(trainer)
     live = _live_session_of(trainer)
+    completion = _external_completion_of(person)
     db.session.commit()
     return {
         "person": person.id,
+        "completion": completion,
         "cert": cert,
         "lesson": lesson.id,
         "post": post.id,
@@ -323,6 +365,19 @@ def _quiz_taught_by(trainer) -> dict:  # type: ignore[no-untyped-def]
         "lesson_revision": history.history(RevisionKind.LESSON, lesson.id)[0].id,
         "image": uploads.save_upload(course, trainer, png).name,
     }
+
+
+def _external_completion_of(person) -> int:  # type: ignore[no-untyped-def]
+    """A province-class completion of {person}, recorded by an admin with a PDF as evidence."""
+    from lms.accounts.models import User
+    from lms.db import vn_today
+    from lms.progress import external
+
+    admin = db.session.scalars(sa.select(User).where(User.username == "quantri")).one()
+    module = make_module(make_course("khoa-lop-tinh"), "chuyen-de-lop")
+    return external.record_external(
+        admin, person, module, day=vn_today(), class_name="Lớp tỉnh", evidence=b"%PDF-1.4\n"
+    ).id
 
 
 def _certificate_for(person) -> str:  # type: ignore[no-untyped-def]

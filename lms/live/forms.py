@@ -1,6 +1,6 @@
 """Forms of the live-session pages: scheduling, and uploading an attendance export."""
 
-from datetime import datetime
+from datetime import date, datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -30,13 +30,24 @@ def _providers() -> list[SelectChoice]:
     ]
 
 
+def parse_date(text: str | None) -> date | None:
+    """A day written the Vietnamese way (1/3/2026, 01/03/2026, 01-03-2026) or as 2026-03-01."""
+    value = (text or "").strip()
+    for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
 class ScheduleForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Please enter a title."))])
     date = StringField(
         _l("Date"),
-        description=_l("YYYY-MM-DD, e.g. 2026-03-01"),
+        description=_l("dd/mm/yyyy, e.g. 01/03/2026"),
         validators=[DataRequired(_l("Please enter the date."))],
-        render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric"},
+        render_kw={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"},
     )
     time = StringField(
         _l("Start time (Vietnam time)"),
@@ -75,10 +86,8 @@ class ScheduleForm(BaseForm):
         self.provider.choices = _providers()
 
     def validate_date(self, field) -> None:  # type: ignore[no-untyped-def]
-        try:
-            datetime.strptime(field.data or "", "%Y-%m-%d")
-        except ValueError:
-            raise ValidationError(_l("Enter the date as YYYY-MM-DD.")) from None
+        if parse_date(field.data) is None:
+            raise ValidationError(_l("Enter the date as dd/mm/yyyy, e.g. 01/03/2026."))
 
     def validate_time(self, field) -> None:  # type: ignore[no-untyped-def]
         try:
@@ -88,7 +97,9 @@ class ScheduleForm(BaseForm):
 
     def start_local(self) -> datetime:
         """The start as a naive Vietnam wall-clock time (after validation)."""
-        return datetime.strptime(f"{self.date.data} {self.time.data}", "%Y-%m-%d %H:%M")
+        day = parse_date(self.date.data)
+        assert day is not None  # noqa: S101 - validated above
+        return datetime.combine(day, datetime.strptime(self.time.data, "%H:%M").time())
 
     def audience_codes(self) -> list[str]:
         return [c.strip() for c in (self.audience.data or "").split(",") if c.strip()]
@@ -115,7 +126,7 @@ class EditForm(ScheduleForm):
         start = session.start_dt.astimezone(VN)
         return SimpleNamespace(
             title=session.title,
-            date=start.strftime("%Y-%m-%d"),
+            date=start.strftime("%d/%m/%Y"),
             time=start.strftime("%H:%M"),
             minutes=session.minutes,
             url="" if session.provider == "jitsi" else session.location,
@@ -129,7 +140,7 @@ class EditForm(ScheduleForm):
             "title": self.title.data,
             "start_local": self.start_local(),
             "minutes": self.minutes.data,
-            "url": self.url.data or "",
+            "url": self.url.data or "" if self.url else "",
             "notes": self.notes.data or "",
             "audience_codes": self.audience_codes(),
             "covers_module": self.covers_module.data,

@@ -162,6 +162,8 @@ def edit(public_id: str) -> ResponseReturnValue:
     session = _managed(public_id)
     initial = EditForm.initial(session, services.audience_of(session))
     form = EditForm(obj=None if request.method == "POST" else initial)
+    if session.provider == "jitsi":
+        del form.url  # the room is the system's own: there is no link to change
     if form.validate_on_submit():
         try:
             services.update(current_user, session, settings=_settings(), **form.changes())

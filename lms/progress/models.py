@@ -72,15 +72,24 @@ class Completion(Model):
             postgresql_where=sa.text("revoked_dt IS NULL"),
         ),
         sa.Index("ix_completion_module_completed", "module_id", "completed_dt"),
+        # The statements feed pages through completions in the order they were entered.
+        sa.Index("ix_completion_recorded", "recorded_dt", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
     module_id: Mapped[int] = mapped_column(sa.ForeignKey("module.id"))
     source: Mapped[CompletionSource]
+    # When it happened (an external class: that day); recorded_dt is when it was entered here.
     completed_dt: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_dt: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     note: Mapped[str | None] = mapped_column(sa.String(500))
+    # An external completion: the class it was earned at, and an optional evidence file
+    # (stored under a generated name, see lms.progress.evidence).
+    class_name: Mapped[str | None] = mapped_column(sa.String(300))
+    evidence_file: Mapped[str | None] = mapped_column(sa.String(64))
+    evidence_type: Mapped[str | None] = mapped_column(sa.String(32))
     revoked_dt: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     revoke_reason: Mapped[str | None] = mapped_column(sa.String(500))

@@ -369,18 +369,29 @@ def record_completion(
     recorded_by: User | None = None,
     note: str | None = None,
     when=None,
+    class_name: str | None = None,
+    evidence: tuple[str, str] | None = None,
 ) -> Completion:  # type: ignore[no-untyped-def]
-    """Write a completion unless one stands already (then return it): one per person and module."""
+    """Write a completion unless one stands already (then return it): one per person and module.
+
+    `when` is when it happened (for a class, that day); the row also keeps when it was entered.
+    An external completion carries its class and, optionally, (stored file name, content type)
+    of its evidence."""
     existing = completions_of(user, [module.id]).get(module.id)
     if existing is not None:
         return existing
+    now = utcnow()
     completion = Completion(
         user_id=user.id,
         module_id=module.id,
         source=source,
         note=note,
         recorded_by_id=recorded_by.id if recorded_by else None,
-        completed_dt=when or utcnow(),
+        completed_dt=when or now,
+        recorded_dt=now,
+        class_name=class_name,
+        evidence_file=evidence[0] if evidence else None,
+        evidence_type=evidence[1] if evidence else None,
     )
     with db.session.begin_nested() as nested:
         db.session.add(completion)

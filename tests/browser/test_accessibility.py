@@ -189,3 +189,31 @@ def test_staff_page_on_a_desktop(name: str, path: str, desktop_page: Page, shoot
     response = desktop_page.goto(path)
     assert response is not None and response.status == 200
     check_page(desktop_page, shoot, name)
+
+
+def test_completion_pages_on_a_phone(page: Page, live_server: LiveServer, shoot: Shots) -> None:
+    """District staff record and import class completions from a phone too."""
+    from lms.accounts.models import User
+    from lms.catalog.models import Module
+    from lms.db import vn_today
+    from lms.progress import external
+
+    learner = live_server.new_learner("Võ Thị Ngọc Hân")
+    with live_server.app.app_context():
+        staff = db.session.scalars(sa.select(User).where(User.username == "canbo.dmc")).one()
+        module = db.session.scalars(sa.select(Module).where(Module.slug == MODULE)).first()
+        person = db.session.get(User, learner.id)
+        external.record_external(
+            staff,
+            person,
+            module,
+            day=vn_today(),
+            evidence=b"%PDF-1.4\n",
+            class_name="Lớp bồi dưỡng của LĐLĐ tỉnh Tây Ninh, tháng 11",
+        )
+        db.session.commit()
+    sign_in(page, "canbo.dmc")
+    for name, path in (("person", f"/people/{learner.id}"), ("import", "/completions/import")):
+        response = page.goto(path)
+        assert response is not None and response.status == 200
+        check_page(page, shoot, f"completions-{name}")

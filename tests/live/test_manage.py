@@ -77,7 +77,7 @@ def test_learners_get_no_share_box_and_other_districts_get_403(client, world) ->
 
 
 def _edit_form(world, **overrides):  # type: ignore[no-untyped-def]
-    day = world["start"].strftime("%Y-%m-%d")
+    day = world["start"].strftime("%d/%m/%Y")
     data = {"title": "Đối thoại (đổi giờ)", "date": day, "time": "20:00", "minutes": "60",
             "url": "", "notes": "Mang theo nội quy.", "audience": "A-1, A-2"}  # fmt: skip
     data.update(overrides)
@@ -89,6 +89,8 @@ def test_trainer_edits_time_audience_and_notes_keeping_the_room(client, world) -
     room = session.location
     page = _page(client, "giangvien", f"/live/{session.public_id}/edit").get_data(as_text=True)
     assert 'value="19:30"' in page and 'value="A-1"' in page
+    assert f'value="{world["start"]:%d/%m/%Y}"' in page  # dates the Vietnamese way
+    assert 'name="url"' not in page  # a Jitsi room has no link to edit
     response = client.post_form(f"/live/{session.public_id}/edit", _edit_form(world))
     assert response.status_code == 302
     db.session.expire_all()

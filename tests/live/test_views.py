@@ -90,6 +90,10 @@ def test_trainer_schedules_a_jitsi_session_at_1930_for_district_a(client, world)
     shown = datetime.strptime(_day(), "%Y-%m-%d").strftime("%d/%m/%Y")
     assert f"19:30 {shown}" in html
     assert f"/live/{session.public_id}/attendance" in html
+    # The date typed the Vietnamese way lands on the same day.
+    assert client.post_form(URL, _form(date=shown, title="Buổi hai")).status_code == 302
+    second = db.session.scalars(sa.select(LiveSession).where(LiveSession.title == "Buổi hai")).one()
+    assert second.start_dt == session.start_dt
 
 
 @pytest.mark.parametrize(
@@ -98,7 +102,8 @@ def test_trainer_schedules_a_jitsi_session_at_1930_for_district_a(client, world)
         {"title": ""},
         {"time": "25:61"},
         {"time": "7h30"},
-        {"date": "01/03/2026"},
+        {"date": "31/02/2026"},
+        {"date": "mai"},
         {"provider": "other", "url": "http://meet.jit.si/phong"},
         {"provider": "google_meet", "url": "https://meet.google.com/not a code"},
         {"provider": "google_meet", "url": "https://example.com/abc-defg-hij"},
