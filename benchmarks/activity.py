@@ -42,6 +42,9 @@ def _completion(user_id: int, m: ModuleInfo, source: str, when: datetime, rng) -
         "revoked_dt": when + timedelta(days=3) if revoked else None,
         "revoked_by_id": None,
         "revoke_reason": "Ghi nhận nhầm người" if revoked else None,
+        # A class attended elsewhere is entered some days after it took place.
+        "recorded_dt": when + timedelta(days=5 if source == "external" else 0),
+        "class_name": "Lớp tập huấn của LĐLĐ tỉnh" if source == "external" else None,
     }
 
 
