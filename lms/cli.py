@@ -28,6 +28,7 @@ def init_db() -> None:
 def init_app(app: Flask) -> None:
     """Add each room's commands under the names shared/DESIGN.md §6 fixes."""
     from lms.authoring.cli import export_course_command, import_courses_command
+    from lms.coverage.cli import coverage_command
     from lms.demo import demo_command
     from lms.live.cli import live_cli
     from lms.orgs.cli import org_cli, user_cli
@@ -36,6 +37,6 @@ def init_app(app: Flask) -> None:
 
     for command in (
         init_db, demo_command, org_cli, user_cli, import_courses_command, export_course_command,
-        gift_cli, live_cli, rebuild_aggregates_command,
+        gift_cli, live_cli, rebuild_aggregates_command, coverage_command,
     ):  # fmt: skip
         app.cli.add_command(command)

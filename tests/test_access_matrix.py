@@ -198,6 +198,17 @@ MATRIX = {
     ("live.join", "GET"): ("/live/{live}", None, row(302, 200, 200, 200, 403, 200)),
     ("live.enter", "POST"): ("/live/{live}/join", {}, row(302, 302, 302, 302, 403, 302)),
     ("live.calendar", "GET"): ("/live/{live}.ics", None, row(302, 200, 200, 200, 403, 200)),
+    # Coverage: staff see their own subtree (district B staff asking for A get 404), admins all.
+    ("coverage.report", "GET"): (
+        "/reports/coverage?org=A",
+        None,
+        row(302, 403, 403, 200, 404, 200),
+    ),
+    ("coverage.print_report", "GET"): (
+        "/reports/coverage/print?org=A-1",
+        None,
+        row(302, 403, 403, 200, 404, 200),
+    ),
     ("site.home", "GET"): ("/", None, SIGNED_IN),
     ("site.healthz", "GET"): ("/healthz", None, PUBLIC),
     ("site.privacy", "GET"): ("/privacy", None, PUBLIC),
