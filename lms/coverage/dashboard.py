@@ -118,7 +118,7 @@ def funnel(ctx: Context, found: dict[str, Target], modules: list[Module]) -> lis
 
 # ---- the chart: cumulative share of each target over time, as SVG points --------------------
 
-WIDTH, HEIGHT, PAD = 600, 200, 30
+WIDTH, HEIGHT, PAD = 600, 220, 50
 
 
 @dataclass(frozen=True)

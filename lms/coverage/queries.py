@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from lms.accounts.models import User
-from lms.catalog.models import Course
+from lms.catalog.models import Course, Module
 from lms.db import db
 from lms.orgs.models import GRASSROOTS, Officer, Organization, Position, Sector
 from lms.orgs.services import subtree_clause
@@ -238,29 +238,33 @@ def laggards(  # type: ignore[no-untyped-def]
 def funnel(
     terms: Terms, root: Organization | None, module_ids: list[int], before: datetime
 ) -> dict[tuple[int, str], tuple[int, int]]:
-    """Per module and sector: the scope's chairs who started it and who completed it by then."""
+    """Per module and sector: the scope's chairs who started it (opened it online or completed
+    it anywhere) and who completed it, by `before`. Driven by the chairs, one index probe each."""
     if not module_ids:
         return {}
-    opened = sa.select(LessonProgress.user_id, LessonProgress.module_id).where(
-        LessonProgress.module_id.in_(module_ids), LessonProgress.first_seen_dt < before
-    )
-    completed = sa.select(Completion.user_id, Completion.module_id).where(
-        Completion.module_id.in_(module_ids),
+    completed = sa.exists().where(
+        Completion.user_id == Chair.user_id,
+        Completion.module_id == Module.id,
         Completion.revoked_dt.is_(None),
         Completion.completed_dt < before,
     )
-    result: dict[tuple[int, str], list[int]] = {}
-    started = sa.union(opened, completed).subquery()
-    for index, activity in enumerate((started, completed.subquery())):
-        rows = db.session.execute(
-            terms.units(root)
-            .join(activity, activity.c.user_id == Chair.user_id)
-            .add_columns(activity.c.module_id, Organization.sector, sa.func.count())
-            .group_by(activity.c.module_id, Organization.sector)
-        ).all()
-        for module_id, sector, n in rows:
-            result.setdefault((module_id, Sector(sector).value), [0, 0])[index] = n
-    return {key: (v[0], v[1]) for key, v in result.items()}
+    opened = sa.exists().where(
+        LessonProgress.user_id == Chair.user_id,
+        LessonProgress.module_id == Module.id,
+        LessonProgress.first_seen_dt < before,
+    )
+    rows = db.session.execute(
+        terms.units(root)
+        .join(Module, Module.id.in_(module_ids))
+        .add_columns(
+            Module.id,
+            Organization.sector,
+            sa.func.count().filter(sa.or_(opened, completed)),
+            sa.func.count().filter(completed),
+        )
+        .group_by(Module.id, Organization.sector)
+    ).all()
+    return {(module_id, Sector(sector).value): (n, d) for module_id, sector, n, d in rows}
 
 
 def timeline(terms: Terms, root: Organization | None) -> list[tuple[str, date, int]]:

@@ -144,3 +144,40 @@ def test_defaults_are_the_newest_course_and_today(scenario) -> None:
     assert services.resolve(scenario["staff_a"], Params()).course.slug == "chu-de-2022"
     with pytest.raises(services.CoverageError):
         services.resolve(scenario["staff_a"], Params(course="khong-co"))
+
+
+def test_funnel_counts_who_started_and_who_completed_each_module(scenario) -> None:
+    from lms.coverage import dashboard
+    from lms.db import db
+    from lms.progress.models import LessonProgress
+    from tests.coverage.conftest import utc
+    from tests.factories import make_lesson
+
+    lesson = make_lesson(scenario["modules"]["tien-luong"], "bai-1")
+    opened = LessonProgress(
+        user_id=scenario["chairs"]["A-4"].id,
+        lesson_id=lesson.id,
+        module_id=lesson.module_id,
+        first_seen_dt=utc("2021-10-20T00:00:00"),
+    )
+    db.session.add(opened)
+    db.session.flush()
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
+    found = services.targets(ctx)
+    rows = dashboard.funnel(ctx, found, dashboard.counted_modules(ctx))
+    assert [(r.module.slug, r.eligible, r.started, r.done) for r in rows] == [
+        ("nhan-thuc", 7, 3, 3),
+        ("tien-luong", 5, 3, 2),  # A-4's chair opened it online; A-7's was revoked
+        ("thuong-luong", 5, 1, 1),  # A-3's chair completed it after the as-of day
+    ]
+
+
+def test_chart_steps_reach_the_figures(scenario) -> None:
+    from lms.coverage import dashboard
+
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
+    chart = dashboard.chart(ctx, services.targets(ctx))
+    finals = {s.key: s.final for s in chart.series}
+    assert finals == {"awareness": 42.9, "trained": 20.0}
+    assert str(chart.start) == "2021-10-01" and str(chart.end) == AS_OF
+    assert all(p.count(",") == 1 for s in chart.series for p in s.points.split())
