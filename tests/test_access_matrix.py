@@ -243,6 +243,17 @@ MATRIX = {
     ),
     # xAPI statements: staff (scoped) and admins; a JSON API answers 401, not a redirect.
     ("xapi.statements", "GET"): ("/api/v1/statements", None, row(401, 403, 403, 200, 200, 200)),
+    # Coverage: staff see their own subtree (district B staff asking for A get 404), admins all.
+    ("coverage.report", "GET"): (
+        "/reports/coverage?org=A",
+        None,
+        row(302, 403, 403, 200, 404, 200),
+    ),
+    ("coverage.print_report", "GET"): (
+        "/reports/coverage/print?org=A-1",
+        None,
+        row(302, 403, 403, 200, 404, 200),
+    ),
     ("site.home", "GET"): ("/", None, SIGNED_IN),
     ("site.healthz", "GET"): ("/healthz", None, PUBLIC),
     ("site.privacy", "GET"): ("/privacy", None, PUBLIC),
