@@ -30,11 +30,11 @@ def init_app(app: Flask) -> None:
     from lms.authoring.cli import export_course_command, import_courses_command
     from lms.demo import demo_command
     from lms.live.cli import live_cli
-    from lms.orgs.cli import org_cli, user_cli
+    from lms.orgs.cli import import_roster_command, org_cli, user_cli
     from lms.quizzes.cli import gift_cli
 
     for command in (
         init_db, demo_command, org_cli, user_cli, import_courses_command, export_course_command,
-        gift_cli, live_cli,
+        gift_cli, live_cli, import_roster_command,
     ):  # fmt: skip
         app.cli.add_command(command)
