@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from lms.accounts.services import AccountError
 from lms.db import db
-from lms.orgs import roster, roster_import, services
+from lms.orgs import roster, roster_import, roster_plan, services
 
 org_cli = AppGroup("org", help="Manage the organisation tree.")
 user_cli = AppGroup("user", help="Manage accounts.")
@@ -120,11 +120,15 @@ def import_roster_command(file: Path, dry_run: bool) -> None:
     click.echo(_("Roster imported."))
 
 
+def _labels(changes: list[str]) -> str:
+    return ", ".join(str(roster_plan.CHANGE_LABELS[change]) for change in changes)
+
+
 def describe_plan(plan: roster_import.RosterPlan) -> list[str]:
     """The changes worth reading one by one, then the counts (new people are only counted)."""
     codes = plan.unit_codes
     lines = [
-        _("Unit %(code)s: %(changes)s", code=u.code, changes=", ".join(u.changes))
+        _("Unit %(code)s: %(changes)s", code=u.code, changes=_labels(u.changes))
         for u in plan.units_updated
     ]
     lines += [
