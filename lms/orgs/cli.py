@@ -115,9 +115,17 @@ def import_roster_command(file: Path, dry_run: bool) -> None:
     if dry_run:
         click.echo(_("Dry run: nothing was written."))
         return
-    roster_import.apply_roster(plan, actor=None)
+    counts = roster_import.apply_roster(plan, actor=None)
     db.session.commit()
     click.echo(_("Roster imported."))
+    if counts["people_created"]:
+        click.echo(
+            _(
+                "%(num)s new people have no password yet: print their invitation slips from "
+                "their union's page.",
+                num=counts["people_created"],
+            )
+        )
 
 
 def _labels(changes: list[str]) -> str:

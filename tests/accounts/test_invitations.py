@@ -263,3 +263,14 @@ def test_the_code_page_and_the_login_page_point_to_each_other(client, world) -> 
     page = client.get("/invite").get_data(as_text=True)
     assert 'name="code"' in page and 'autocomplete="one-time-code"' in page
     assert client.get("/invite/password").headers["Location"] == "/invite"
+
+
+def test_a_hostile_name_is_shown_as_text_on_slips(app, world) -> None:
+    _tree, people = world
+    user = _fresh(people["new_a2"].id)
+    user.full_name = "<script>alert(1)</script>{{7*7}}"
+    db.session.commit()
+    client = _client(app)
+    client.login("canbo.a")
+    page = client.post_form(f"/people/{user.id}/invite").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in page

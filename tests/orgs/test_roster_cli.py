@@ -7,6 +7,7 @@ import pytest
 from lms.db import db
 from tests.orgs.roster_helpers import (
     counts,
+    csv_file,
     example_as_xlsx,
     example_bytes,
     make_federation,
@@ -33,6 +34,7 @@ def test_import_then_import_again(runner, tree, tmp_path: Path) -> None:
     result = runner.invoke(args=["import-roster", path])
     assert result.exit_code == 0, result.output
     assert "Đã nhập danh sách" in result.stdout and "6 mới" in result.stdout
+    assert "10 người mới chưa có mật khẩu" in result.stdout
     assert positions("GD-BVGD") == [("Mai Thị Hoa", "chair")]
     before = counts()
     again = runner.invoke(args=["import-roster", path])
@@ -82,3 +84,14 @@ def test_a_file_that_is_not_a_roster_exits_1(runner, tree, tmp_path: Path) -> No
         args=["import-roster", _write(tmp_path, "anh.png", b"\x89PNG\r\n\x1a\n\x00\x00")]
     )
     assert result.exit_code == 1 and result.stderr.startswith("anh.png: ")
+
+
+def test_moves_and_closings_are_listed(runner, tree, tmp_path: Path) -> None:
+    runner.invoke(args=["import-roster", _write(tmp_path, "a.csv", example_bytes())])
+    moved = csv_file("DMC-DTTA;;GD;;;Trần Văn Ước;Chủ tịch;0912345679;")
+    result = runner.invoke(args=["import-roster", _write(tmp_path, "b.csv", moved), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "Đơn vị DMC-DTTA: đơn vị cấp trên (chuyển)" in lines
+    assert "Chủ tịch DMC-DTTA: Trần Văn Ước thay Nguyễn Thị Hồng Nhung" in lines
+    assert "Kết thúc: Lê Thị Mỹ, Tổ trưởng công đoàn của DMC-DTTA" in lines

@@ -133,3 +133,15 @@ def test_pages_link_the_roster_and_slips(app, world) -> None:
     assert "/roster/template.xlsx" in page and "/orgs/DMC/slips" in page
     assert 'enctype="multipart/form-data"' in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("invitation"))) == 0
+
+
+def test_kept_files_are_found_only_by_their_generated_name(app, world) -> None:
+    from lms.orgs import roster_files
+
+    with app.test_request_context():
+        name = roster_files.keep(b"ma_don_vi\r\n")
+        assert roster_files.read(name) == b"ma_don_vi\r\n"
+        for bad in ("../../etc/passwd", "..%2fapp.py", "C:\\x", "a\x00b", name + "/..", None, 7):
+            assert roster_files.read(bad) is None
+        roster_files.discard(name)
+        assert roster_files.read(name) is None
