@@ -62,11 +62,14 @@ def _by_name(officers: list[Officer], row: RosterRow) -> User | None:
 
 
 def users_by_phone(phones: list[str]) -> dict[str, User]:
+    """Accounts by phone, current or as username (a phone number the person had at creation)."""
     found: dict[str, User] = {}
     for chunk in in_chunks(phones):
         stmt = sa.select(User).where(sa.or_(User.phone.in_(chunk), User.username.in_(chunk)))
         for user in db.session.scalars(stmt):
-            found[user.phone or user.username] = user
+            found.setdefault(user.username, user)
+            if user.phone:
+                found[user.phone] = user  # the current phone wins over an old one
     return found
 
 

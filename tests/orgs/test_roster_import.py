@@ -294,3 +294,14 @@ def test_positions_of_people_in_other_unions_are_kept(app) -> None:
     db.session.refresh(person)
     assert person.full_name == "Nguyễn Thị Hồng Nhung" and person.org_id == _org("DMC-DTTA").id
     assert Position.CHAIR.value == "chair"
+
+
+def test_a_phone_that_is_someones_username_finds_that_account(app) -> None:
+    tree = make_federation()
+    union = make_org("DMC-CU", kind="grassroots", parent=tree["dmc"])
+    person = make_user(phone="0912345678", org=union, position="chair", password=None)
+    person.phone = "0988000111"  # a new number; the username keeps the first one
+    db.session.flush()
+    plan, done = _import(csv_file("DMC-CU;;;;;Nguyễn Văn Cũ;Chủ tịch;0912 345 678;"))
+    assert done["people_created"] == 0 and done["positions_kept"] == 1
+    assert person.phone == "0912345678" and person.full_name == "Nguyễn Văn Cũ"
