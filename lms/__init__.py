@@ -46,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from lms.authoring.quiz_editor import bp as quiz_editor_bp
     from lms.authoring.views import bp as authoring_bp
     from lms.catalog.views import bp as catalog_bp
+    from lms.coverage.views import bp as coverage_bp
     from lms.discussion.views import bp as discussion_bp
     from lms.live.views import bp as live_bp
     from lms.orgs.views import bp as orgs_bp
@@ -69,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         certificates_bp,
         completions_bp,
         xapi_bp,
+        coverage_bp,
         site_bp,
     ):
         app.register_blueprint(bp)

@@ -61,3 +61,10 @@ COUNT_SQL = False
 # Lesson images: at most this many bytes each; stored in UPLOAD_FOLDER (default instance/uploads).
 UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 UPLOAD_FOLDER = ""
+
+# Invitations and reset links: days before a link or slip code expires; wrong codes allowed per
+# address within LOGIN_WINDOW_SECONDS before /invite answers 429.
+INVITATION_DAYS = 14
+INVITE_CODE_MAX_FAILURES = 10
+# Roster files kept between the preview and "apply" (default instance/roster-uploads).
+ROSTER_UPLOAD_FOLDER = ""

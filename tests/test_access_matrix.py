@@ -88,6 +88,13 @@ MATRIX = {
         {"locale": "vi"},
         row(302, 302, 302, 302, 302, 302),
     ),
+    # First sign-in and password resets: anyone may type a code; a bogus link is a 404, and the
+    # password page without an opened invitation sends back to the code page.
+    ("accounts.invite_code", "GET"): ("/invite", None, PUBLIC),
+    ("accounts.invite_code", "POST"): ("/invite", {}, row(400, 400, 400, 400, 400, 400)),
+    ("accounts.invite_link", "GET"): ("/invite/not-a-real-token", None, row(*[404] * 6)),
+    ("accounts.invite_password", "GET"): ("/invite/password", None, ALL_REDIRECT),
+    ("accounts.invite_password", "POST"): ("/invite/password", {}, ALL_REDIRECT),
     ("orgs.index", "GET"): ("/orgs/", None, row(302, 403, 403, 302, 302, 200)),
     ("orgs.detail", "GET"): ("/orgs/A-1", None, row(302, 403, 403, 200, 404, 200)),
     ("orgs.create", "GET"): ("/orgs/new", None, row(302, 403, 403, 403, 403, 200)),
@@ -97,6 +104,22 @@ MATRIX = {
     ("orgs.create_person", "POST"): ("/people/new", {}, row(302, 403, 403, 403, 403, 400)),
     ("orgs.person", "GET"): ("/people/{person}", None, row(302, 403, 403, 200, 404, 200)),
     ("orgs.update_person", "POST"): ("/people/{person}", {}, row(302, 403, 403, 403, 403, 400)),
+    # Sign-in links and slips: staff for people and units in their scope (B gets 404), admin all.
+    ("orgs.invite_person", "POST"): (
+        "/people/{person}/invite",
+        {},
+        row(302, 403, 403, 200, 404, 200),
+    ),
+    ("orgs.print_slips", "POST"): ("/orgs/A-1/slips", {}, row(302, 403, 403, 200, 404, 200)),
+    # Roster import: any staff (the file is checked against their scope) and admin.
+    ("orgs.roster_page", "GET"): ("/roster/", None, row(302, 403, 403, 200, 200, 200)),
+    ("orgs.roster_template", "GET"): (
+        "/roster/template.xlsx",
+        None,
+        row(302, 403, 403, 200, 200, 200),
+    ),
+    ("orgs.roster_preview", "POST"): ("/roster/preview", {}, row(302, 403, 403, 400, 400, 400)),
+    ("orgs.roster_apply", "POST"): ("/roster/apply", {}, row(302, 403, 403, 302, 302, 302)),
     # {cert} is a module certificate of {person}: only its owner sees it, anyone may verify it.
     ("certificates.show", "GET"): ("/certificates/{cert}", None, row(302, 200, 404, 404, 404, 404)),
     ("certificates.pdf", "GET"): (
@@ -243,6 +266,17 @@ MATRIX = {
     ),
     # xAPI statements: staff (scoped) and admins; a JSON API answers 401, not a redirect.
     ("xapi.statements", "GET"): ("/api/v1/statements", None, row(401, 403, 403, 200, 200, 200)),
+    # Coverage: staff see their own subtree (district B staff asking for A get 404), admins all.
+    ("coverage.report", "GET"): (
+        "/reports/coverage?org=A",
+        None,
+        row(302, 403, 403, 200, 404, 200),
+    ),
+    ("coverage.print_report", "GET"): (
+        "/reports/coverage/print?org=A-1",
+        None,
+        row(302, 403, 403, 200, 404, 200),
+    ),
     ("site.home", "GET"): ("/", None, SIGNED_IN),
     ("site.healthz", "GET"): ("/healthz", None, PUBLIC),
     ("site.privacy", "GET"): ("/privacy", None, PUBLIC),

@@ -52,3 +52,34 @@ class LanguageForm(BaseForm):
         _l("Language"), choices=[SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "English")]
     )
     next = HiddenField()
+
+
+class InviteCodeForm(BaseForm):
+    code = StringField(
+        _l("Code on your slip"),
+        validators=[
+            DataRequired(_l("Please type the code printed on your slip.")),
+            Length(max=40),
+        ],
+        description=_l("10 letters and digits, for example ABCDE-23456."),
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "characters"},
+    )
+
+
+class SetPasswordForm(BaseForm):
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Please enter a new password.")), Length(max=1024)],
+        description=_l(
+            "At least 8 characters. A short sentence is easy to remember and hard to guess."
+        ),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[
+            DataRequired(_l("Please type the new password again.")),
+            EqualTo("new_password", _l("The two new passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -114,3 +114,37 @@ class LoginFailure(Model):
     account: Mapped[str] = mapped_column(sa.String(64))
     ip: Mapped[str] = mapped_column(sa.String(64))
     created_dt: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class InvitationKind(enum.StrEnum):
+    INVITE = "invite"  # first sign-in of an account created without a password
+    RESET = "reset"  # a new password, given by staff (no e-mail needed)
+
+
+class Invitation(Model):
+    """A single-use, expiring link (and short code) that lets one person set their password.
+
+    Only SHA-256 hashes of the link token and of the code are stored: the secrets exist in
+    the staff member's hands (a printed slip, a Zalo message) and nowhere else.
+    """
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[InvitationKind]
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Not unique: short codes of long-expired invitations may repeat.
+    code_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_dt: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_dt: Mapped[datetime]
+    used_dt: Mapped[datetime | None]
+    # Set when a newer invitation replaces this one.
+    revoked_dt: Mapped[datetime | None]
+
+    user: Mapped[User] = orm.relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)

@@ -7,12 +7,18 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
 from lms import audit
-from lms.accounts import services
-from lms.accounts.forms import ChangePasswordForm, LanguageForm, LoginForm
+from lms.accounts import invitations, services
+from lms.accounts.forms import (
+    ChangePasswordForm,
+    InviteCodeForm,
+    LanguageForm,
+    LoginForm,
+    SetPasswordForm,
+)
 from lms.db import db
 from lms.extensions import login_manager
 from lms.forms import EmptyForm
-from lms.web import safe_next_url
+from lms.web import error_response, safe_next_url
 
 bp = Blueprint("accounts", __name__, cli_group=None)
 
@@ -163,3 +169,83 @@ def language() -> ResponseReturnValue:
         httponly=True,
     )
     return response
+
+
+def _too_many_codes(exc: services.Throttled) -> TooManyRequests:
+    return TooManyRequests(
+        _(
+            "Too many wrong codes. Please wait %(minutes)s minutes and try again.",
+            minutes=max(1, exc.retry_after // 60),
+        ),
+        retry_after=exc.retry_after,
+    )
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+def invite_code() -> ResponseReturnValue:
+    form = InviteCodeForm()
+    if form.validate_on_submit():
+        try:
+            invitation = invitations.find_by_code(form.code.data, request.remote_addr or "")
+        except services.Throttled as exc:
+            db.session.commit()
+            raise _too_many_codes(exc) from None
+        except invitations.InvitationError as exc:
+            db.session.commit()  # keep the failure count
+            form.form_errors.append(invitations.message(exc))
+        else:
+            session["invitation"] = invitation.id
+            return redirect(url_for("accounts.invite_password"))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("accounts/invite_code.html", form=form), status
+
+
+@bp.get("/invite/<token>")
+def invite_link(token: str) -> ResponseReturnValue:
+    try:
+        invitation = invitations.find_by_token(token)
+    except invitations.InvitationError as exc:
+        return error_response(exc.status, invitations.message(exc))
+    # The token leaves the address bar at once: the password page is reached by the session.
+    session["invitation"] = invitation.id
+    return redirect(url_for("accounts.invite_password"))
+
+
+@bp.route("/invite/password", methods=["GET", "POST"])
+def invite_password() -> ResponseReturnValue:
+    invitation = invitations.pending(session.get("invitation"))
+    if invitation is None:
+        flash(_("Open your sign-in link again, or type the code from your slip."), "info")
+        return redirect(url_for("accounts.invite_code"))
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept(invitation, form.new_password.data)
+        except (services.AccountError, invitations.InvitationError) as exc:
+            form.form_errors.append(_invitation_message(exc))
+        else:
+            _sign_in(user)
+            db.session.commit()
+            flash(_("Your password is set. Welcome!"), "success")
+            return redirect(url_for("site.home"))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template(
+        "accounts/invite_password.html", form=form, person=invitation.user
+    ), status
+
+
+def _invitation_message(exc: Exception) -> str:
+    if isinstance(exc, invitations.InvitationError):
+        return invitations.message(exc)
+    return services.message(exc)  # type: ignore[arg-type]
+
+
+def _sign_in(user) -> None:  # type: ignore[no-untyped-def]
+    """A fresh session for this user; whoever was signed in on this browser is signed out."""
+    if current_user.is_authenticated and current_user.id != user.id:
+        services.end_session(current_user.session_token)
+    logout_user()
+    session.clear()
+    services.start_session(user, request.user_agent.string)
+    login_user(user)
+    session.permanent = True

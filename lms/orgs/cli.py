@@ -1,13 +1,15 @@
-"""`lms org create` and `lms user create`."""
+"""`lms org create`, `lms user create` and `lms import-roster`."""
 
 import sys
+from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
+from flask_babel import gettext as _
 
 from lms.accounts.services import AccountError
 from lms.db import db
-from lms.orgs import services
+from lms.orgs import roster, roster_import, roster_plan, services
 
 org_cli = AppGroup("org", help="Manage the organisation tree.")
 user_cli = AppGroup("user", help="Manage accounts.")
@@ -90,3 +92,85 @@ def create_user(
         _fail(exc)
     db.session.commit()
     click.echo(f"Đã tạo tài khoản {user.username} ({user.role.value})")
+
+
+@click.command("import-roster")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and list the changes; write nothing.")
+@with_appcontext
+def import_roster_command(file: Path, dry_run: bool) -> None:
+    """Import grassroots unions and their officers from a CSV or XLSX roster file.
+
+    The whole file is checked first: any invalid row is reported (with its row number) and
+    nothing is imported.
+    """
+    plan = roster_import.plan_roster(roster.parse_roster(file.read_bytes()), actor=None)
+    if not plan.ok:
+        for error in plan.errors:
+            click.echo(roster.format_error(error, file.name), err=True)
+        click.echo(_("Nothing imported: %(num)s error(s).", num=len(plan.errors)), err=True)
+        sys.exit(1)
+    for line in describe_plan(plan):
+        click.echo(line)
+    if dry_run:
+        click.echo(_("Dry run: nothing was written."))
+        return
+    counts = roster_import.apply_roster(plan, actor=None)
+    db.session.commit()
+    click.echo(_("Roster imported."))
+    if counts["people_created"]:
+        click.echo(
+            _(
+                "%(num)s new people have no password yet: print their invitation slips from "
+                "their union's page.",
+                num=counts["people_created"],
+            )
+        )
+
+
+def _labels(changes: list[str]) -> str:
+    return ", ".join(str(roster_plan.CHANGE_LABELS[change]) for change in changes)
+
+
+def describe_plan(plan: roster_import.RosterPlan) -> list[str]:
+    """The changes worth reading one by one, then the counts (new people are only counted)."""
+    codes = plan.unit_codes
+    lines = [
+        _("Unit %(code)s: %(changes)s", code=u.code, changes=_labels(u.changes))
+        for u in plan.units_updated
+    ]
+    lines += [
+        _(
+            "Chairperson of %(unit)s: %(old)s is replaced by %(new)s",
+            unit=unit.code,
+            old=old.user.full_name,
+            new=new.row.full_name,
+        )
+        for unit, old, new in plan.replaced_chairs
+    ]
+    lines += [
+        _(
+            "Closed: %(name)s, %(position)s of %(unit)s",
+            name=o.user.full_name,
+            position=o.position.label,
+            unit=codes.get(o.org_id, ""),
+        )
+        for o in plan.closing
+    ]
+    counts = plan.counts()
+    lines.append(
+        _(
+            "Units: %(created)s new, %(updated)s updated, %(unchanged)s unchanged. "
+            "People: %(people)s new, %(people_updated)s updated. Positions: %(opened)s opened, "
+            "%(closed)s closed, %(kept)s unchanged.",
+            created=counts["units_created"],
+            updated=counts["units_updated"],
+            unchanged=counts["units_unchanged"],
+            people=counts["people_created"],
+            people_updated=counts["people_updated"],
+            opened=counts["positions_opened"],
+            closed=counts["positions_closed"],
+            kept=counts["positions_kept"],
+        )
+    )
+    return lines

@@ -1,4 +1,5 @@
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -92,3 +93,18 @@ class PersonEditForm(BaseForm):
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.role.choices = _choices(ROLE_LABELS)
+
+
+class RosterUploadForm(BaseForm):
+    file = FileField(
+        _l("Roster file (.xlsx or .csv)"),
+        validators=[FileRequired(_l("Please choose the roster file to check."))],
+        render_kw={"accept": ".xlsx,.csv,text/csv"},
+    )
+
+
+class SlipsForm(BaseForm):
+    include_invited = BooleanField(
+        _l("Also replace links already handed out (the earlier slips stop working)"),
+        default=False,
+    )

@@ -377,9 +377,17 @@ def create_person(
     return user
 
 
-def people_query(actor: User, search: str = "") -> sa.Select[tuple[User]]:
-    """Accounts the actor may see (admin: all; staff: those attached to their subtree), filtered."""
+ACCOUNT_STATUSES = ("activated", "pending")
+
+
+def people_query(actor: User, search: str = "", status: str = "") -> sa.Select[tuple[User]]:
+    """Accounts the actor may see (admin: all; staff: those attached to their subtree), filtered
+    by name, username or phone and by whether the person has set a password ('activated')."""
     stmt = sa.select(User)
+    if status == "activated":
+        stmt = stmt.where(User.password_hash.is_not(None))
+    elif status == "pending":
+        stmt = stmt.where(User.password_hash.is_(None))
     root = scope_root(actor)
     if root is not None:
         stmt = stmt.join(Organization, Organization.id == User.org_id).where(subtree_clause(root))
@@ -436,3 +444,4 @@ def org_code(org_id: int | None) -> str:
     if org_id is None:
         return ""
     return db.session.scalar(sa.select(Organization.code).where(Organization.id == org_id)) or ""
+

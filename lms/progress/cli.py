@@ -1,4 +1,5 @@
-"""`lms import-completions FILE [--dry-run]` and `lms export-xapi FILE` (shared/DESIGN.md §6)."""
+"""`lms import-completions FILE [--dry-run]`, `lms export-xapi FILE` (shared/DESIGN.md §6) and
+`lms rebuild-aggregates`."""
 
 import json
 import sys
@@ -8,12 +9,13 @@ from typing import NoReturn
 import click
 import sqlalchemy as sa
 from flask import current_app
+from flask.cli import with_appcontext
 
 from lms import audit
 from lms.accounts.models import User
 from lms.accounts.permissions import STAFF_ROLES
 from lms.db import db
-from lms.progress import imports, xapi
+from lms.progress import imports, standing, xapi
 from lms.web import format_vn_date
 
 
@@ -77,3 +79,12 @@ def export_xapi_command(file) -> None:  # type: ignore[no-untyped-def]
         file.write(json.dumps(statement, ensure_ascii=False, sort_keys=True))
     file.write("\n]\n")
     audit.log_event("statements.exported", count=count, by="cli")
+
+
+@click.command("rebuild-aggregates")
+@with_appcontext
+def rebuild_aggregates_command() -> None:
+    """Recompute the coverage aggregates of every course from the completions (safe to rerun)."""
+    rows = standing.rebuild_all()
+    db.session.commit()
+    click.echo(f"Đã tính lại số liệu bao phủ: {rows} dòng.")

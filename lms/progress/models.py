@@ -2,7 +2,7 @@
 
 import enum
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,6 +97,42 @@ class Completion(Model):
     revoke_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     module: Mapped[Module] = orm.relationship(lazy="raise_on_sql")
+
+
+class CourseStanding(Model):
+    """What coverage counts for one person in one course, kept in step with their completions in
+    the same transaction (lms.progress.standing). Days are Vietnam calendar days (COMP-06), kept
+    as dates rather than flags so that a report for any as-of day is a comparison, not a recount."""
+
+    __tablename__ = "course_standing"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "course_id", name="uq_course_standing_user_course"),
+        sa.Index("ix_course_standing_course", "course_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id"))
+    # The day the last of the course's awareness modules was completed (all of them done).
+    awareness_on: Mapped[date | None]
+    # The day the last core module was completed, once every core module is.
+    core_all_on: Mapped[date | None]
+    # The first completion of any of the course's modules: "started" for any as-of day.
+    first_on: Mapped[date | None]
+    core_done: Mapped[int] = mapped_column(default=0)
+    # The sorted days of each core module's completion ("2021-10-01,2021-10-09"): the number
+    # done by any as-of day, without reading the completions again.
+    core_dates: Mapped[str] = mapped_column(sa.String(1000), default="")
+    updated_dt: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def core_done_by(self, as_of: date) -> int:
+        return core_done_by(self.core_dates, as_of)
+
+
+def core_done_by(core_dates: str, as_of: date) -> int:
+    """How many of the days in a core_dates string fall on or before as_of."""
+    day = as_of.isoformat()
+    return sum(1 for d in core_dates.split(",") if d and d <= day)
 
 
 def new_certificate_code() -> str:

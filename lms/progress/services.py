@@ -24,7 +24,7 @@ from lms.db import db, utcnow
 from lms.live.models import Attendance, LiveSession
 from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
-from lms.progress import rules
+from lms.progress import rules, standing
 from lms.progress.models import BlockResponse, Completion, CompletionSource, LessonProgress
 
 # A revisit refreshes "last seen" at most this often, so reading a lesson costs no write.
@@ -400,6 +400,7 @@ def record_completion(
         except sa.exc.IntegrityError:
             nested.rollback()  # a concurrent request completed it first: keep that one
             return completions_of(user, [module.id])[module.id]
+    standing.refresh_for(user.id, module)  # coverage aggregates, in this same transaction
     audit.log_event("completion.recorded", user=user.id, module=module.id, source=source.value)
     from lms.progress.certificates import issue_certificates
 
@@ -415,9 +416,15 @@ def revoke_completion(completion: Completion, actor: User, reason: str) -> None:
     completion.revoked_dt = utcnow()
     completion.revoked_by_id = actor.id
     completion.revoke_reason = reason[:500]
+    db.session.flush()
+    standing.refresh(completion.user_id, _course_of(completion.module_id))
     audit.log_event(
         "completion.revoked", completion=completion.id, by=actor.username, reason=reason
     )
+
+
+def _course_of(module_id: int) -> int:
+    return db.session.scalar(sa.select(Module.course_id).where(Module.id == module_id))  # type: ignore[return-value]
 
 
 def notebook(user: User) -> list[tuple[BlockResponse, LessonBlock, Lesson, Module, Course]]:
@@ -508,6 +515,7 @@ def connect_signals() -> None:
     attempt_graded.connect(on_attempt_graded)
     attendance_confirmed.connect(on_attendance_confirmed)
     attendance_withdrawn.connect(on_attendance_withdrawn)
+    standing.connect()
 
 
 def overall_percent(states: list[ModuleState], *, required_only: bool = False) -> int:

@@ -1,7 +1,7 @@
 """Completions by person: an index on completion (user_id, module_id), revoked ones included.
 
 Revision ID: 5c1e9b7f2a40
-Revises: da0d0b8d8794
+Revises: d20b0468db15
 Create Date: 2026-12-06 03:10:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5c1e9b7f2a40'
-down_revision = 'da0d0b8d8794'
+down_revision = 'd20b0468db15'
 branch_labels = None
 depends_on = None
 

@@ -229,23 +229,3 @@ def test_web_apply_refuses_a_payload_that_is_not_a_file(client, records) -> None
         response = client.post_form("/completions/import/apply", {"payload": payload})
         assert response.status_code == 400
     assert _count() == 0
-
-
-def test_the_shipped_example_file_imports(app, records) -> None:
-    from pathlib import Path
-
-    from lms.progress import imports
-    from tests.factories import make_user
-
-    union = records["tree"]["a_union"]
-    make_user(phone="0912345678", org=union, full_name="Nguyễn Thị Hồng Nhung")
-    make_user(phone="0903000111", org=union, full_name="Trần Văn Bình")
-    make_user("cuong.le", org=union, full_name="Lê Văn Cường")
-    example = Path(app.root_path).parent / "docs" / "examples" / "completions-example.csv"
-    plan = imports.plan_import(records["staff_a"], example.read_bytes())
-    assert plan.errors == []
-    assert [(p.row, p.user.full_name, p.module.slug) for p in plan.to_record] == [
-        (2, "Nguyễn Thị Hồng Nhung", "tien-luong"),
-        (3, "Trần Văn Bình", "nhan-thuc"),
-        (4, "Lê Văn Cường", "tien-luong"),
-    ]

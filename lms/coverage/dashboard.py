@@ -1,0 +1,170 @@
+"""The staff dashboard beyond the figures: who to chase, the per-module funnel and the chart."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from lms.catalog.models import Module, ModuleKind, ModuleStatus
+from lms.coverage import queries
+from lms.coverage.services import Context, Target, percent
+from lms.db import VN_TZ, db, utcnow
+
+STALLED_DAYS = 14
+LAGGARDS_SHOWN = 200
+
+REASONS = {
+    "not_activated": _l("Has not activated the account yet"),
+    "failed_quiz": _l("Failed a quiz twice"),
+    "not_started": _l("Has not started"),
+    "stalled": _l("No progress for more than 14 days"),
+}
+
+
+def counted_modules(ctx: Context) -> list[Module]:
+    """The course's published modules, in order: the ones coverage counts."""
+    return list(
+        db.session.scalars(
+            sa.select(Module)
+            .where(Module.course_id == ctx.course.id, Module.status == ModuleStatus.PUBLISHED)
+            .order_by(Module.position, Module.id)
+        )
+    )
+
+
+def end_of_day(day: date) -> datetime:
+    """The UTC instant at which `day` ends in Vietnam (COMP-06)."""
+    return datetime.combine(day + timedelta(days=1), time(0), VN_TZ).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Laggard:
+    unit_code: str
+    unit_name: str
+    full_name: str
+    username: str
+    phone: str | None
+    reason: str
+    last_seen: datetime | None
+
+    @property
+    def reason_label(self) -> str:
+        return str(REASONS[self.reason])
+
+
+def _last_done(row: sa.Row) -> date | None:
+    days = [date.fromisoformat(d) for d in (row.core_dates or "").split(",") if d]
+    days += [row.awareness_on] if row.awareness_on else []
+    return max(days, default=None)
+
+
+def _reason(row: sa.Row, cutoff: datetime) -> str | None:
+    if not row.activated:
+        return "not_activated"
+    if row.failed:
+        return "failed_quiz"
+    if row.last_seen is None and row.first_on is None:
+        return "not_started"
+    last_done = _last_done(row)
+    if last_done is not None and end_of_day(last_done) > cutoff:
+        return None  # completed something recently, e.g. at a province class
+    if row.last_seen is not None and row.last_seen >= cutoff:
+        return None
+    return "stalled"
+
+
+def laggards(ctx: Context, modules: list[Module]) -> tuple[list[Laggard], int]:
+    """Chairs in scope whose requirement is not met today, with the reason to call them."""
+    cutoff = utcnow() - timedelta(days=STALLED_DAYS)
+    rows, total = queries.laggards(
+        ctx.terms, ctx.root, [m.id for m in modules], cutoff, LAGGARDS_SHOWN
+    )
+    found = []
+    for row in rows:
+        reason = _reason(row, cutoff)
+        if reason is not None:
+            found.append(
+                Laggard(row.code, row.name, row.full_name, row.username, row.phone, reason,
+                        row.last_seen)
+            )  # fmt: skip
+    return found, total
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    module: Module
+    eligible: int
+    started: int
+    done: int
+
+    @property
+    def percent(self) -> float:
+        return percent(self.done, self.eligible)
+
+
+def funnel(ctx: Context, found: dict[str, Target], modules: list[Module]) -> list[FunnelRow]:
+    """For each module, of the chairs who must complete it: how many started, how many did."""
+    counts = queries.funnel(ctx.terms, ctx.root, [m.id for m in modules], end_of_day(ctx.as_of))
+    rows = []
+    for module in modules:
+        sectors = ("state", "non_state") if module.kind == ModuleKind.AWARENESS else ("non_state",)
+        key = "awareness" if module.kind == ModuleKind.AWARENESS else "trained_non_state"
+        started = sum(counts.get((module.id, s), (0, 0))[0] for s in sectors)
+        done = sum(counts.get((module.id, s), (0, 0))[1] for s in sectors)
+        rows.append(FunnelRow(module, found[key].eligible, started, done))
+    return rows
+
+
+# ---- the chart: cumulative share of each target over time, as SVG points --------------------
+
+WIDTH, HEIGHT, PAD = 600, 220, 50
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    points: str
+    final: float
+
+
+@dataclass(frozen=True)
+class Chart:
+    start: date
+    end: date
+    series: list[Series]
+    width: int = WIDTH
+    height: int = HEIGHT
+    pad: int = PAD
+
+
+def chart(ctx: Context, found: dict[str, Target]) -> Chart:
+    """Step lines of the share of chairs done (awareness; non-state training) by day."""
+    by_kind: dict[str, dict[date, int]] = {"awareness": {}, "trained": {}}
+    for kind, day, n in queries.timeline(ctx.terms, ctx.root):
+        by_kind[kind][day] = by_kind[kind].get(day, 0) + n
+    days = [d for series in by_kind.values() for d in series]
+    start = min(days, default=ctx.as_of - timedelta(days=30))
+    start = min(start, ctx.as_of - timedelta(days=1))
+    eligible = {"awareness": found["awareness"].eligible,
+                "trained": found["trained_non_state"].eligible}  # fmt: skip
+    series = [_series(kind, by_kind[kind], eligible[kind], start, ctx.as_of) for kind in by_kind]
+    return Chart(start, ctx.as_of, series)
+
+
+def _series(kind: str, counts: dict[date, int], eligible: int, start: date, end: date) -> Series:
+    span = max((end - start).days, 1)
+
+    def xy(day: date, share: float) -> str:
+        x = PAD + (WIDTH - 2 * PAD) * (day - start).days / span
+        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * share
+        return f"{x:.1f},{y:.1f}"
+
+    points, done = [xy(start, 0.0)], 0
+    for day in sorted(counts):
+        before = done / eligible if eligible else 0.0
+        done += counts[day]
+        after = done / eligible if eligible else 0.0
+        points += [xy(day, before), xy(day, after)]
+    points.append(xy(end, done / eligible if eligible else 0.0))
+    return Series(kind, " ".join(points), percent(done, eligible))

@@ -1,0 +1,132 @@
+"""The report as files: CSV (UTF-8 with BOM, for Excel on Windows) and XLSX (a sheet of targets,
+a sheet of units), both formula-safe (EXP-01, EXP-02), with Vietnamese headers by default."""
+
+import csv
+import io
+from collections.abc import Iterator
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from lms.coverage.services import Context, Target, Unit, scope_json, unit_page
+from lms.web import format_number, format_vn_date
+
+CHUNK = 5000
+STATUS_LABELS = {
+    "done": _l("Done"),
+    "in_progress": _l("In progress"),
+    "not_started": _l("Not started"),
+    "vacant": _l("No chairperson"),
+}
+TARGET_LABELS = {
+    "awareness": _l("Chairpersons informed (awareness module), every sector"),
+    "trained_non_state": _l("Non-state chairpersons trained in every core module"),
+    "trained_by_district": _l("… of unions under %(split)s members (trained by %(level)s)"),
+    "trained_by_province": _l("… of unions of %(split)s members or more (trained by %(level)s)"),
+}
+
+
+def target_label(key: str, ctx: Context) -> str:
+    level = ctx.course.lower_level if key == "trained_by_district" else ctx.course.upper_level
+    return str(TARGET_LABELS[key]) % {"split": format_number(ctx.course.split_members),
+                                      "level": level}  # fmt: skip
+
+
+def safe_text(value: str) -> str:
+    """A text a spreadsheet would run as a formula gets a leading apostrophe (EXP-01)."""
+    return "'" + value if value and value[0] in "=+-@\t\r\0" else value
+
+
+def iter_units(ctx: Context, *, q: str = "", sort: str = "name") -> Iterator[Unit]:
+    """Every unit of the report, read a chunk at a time so a national export stays small."""
+    page, pages = 1, 1
+    while page <= pages:
+        found = unit_page(ctx, q=q, sort=sort, page=page, per_page=CHUNK)
+        yield from found.units
+        page, pages = page + 1, found.pages
+
+
+def headers() -> list[str]:
+    return [
+        _("Unit code"), _("Unit name"), _("Sector"), _("Members"), _("Trained by"),
+        _("Chairperson"), _("Username"), _("Phone"), _("Awareness module done"),
+        _("Core modules done"), _("Trained in every core module"), _("Status"),
+        _("Officers"), _("Officers with the awareness module"), _("Officers with every module"),
+        _("Grading criterion met"),
+    ]  # fmt: skip
+
+
+def _yes_no(value: bool | None) -> str:
+    if value is None:
+        return _("Not applicable")
+    return _("Yes") if value else _("No")
+
+
+def unit_row(unit: Unit, ctx: Context) -> list:
+    level = ctx.course.upper_level if unit.responsible == "province" else ctx.course.lower_level
+    chair = unit.chair or {}
+    return [
+        unit.code, unit.name, unit.sector.label, unit.member_count, level,
+        chair.get("full_name", ""), chair.get("username", ""), unit.phone or "",
+        _yes_no(unit.awareness_done), unit.core_modules_done,
+        _yes_no(unit.trained), str(STATUS_LABELS[unit.status]), *unit.officers,
+        _yes_no(unit.criteria_met),
+    ]  # fmt: skip
+
+
+def csv_lines(ctx: Context, units: Iterator[Unit]) -> Iterator[str]:
+    """The units table as CSV text, a line at a time, starting with the BOM (EXP-04)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(values: list) -> str:
+        writer.writerow([safe_text(v) if isinstance(v, str) else v for v in values])
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    yield "\ufeff" + line(headers())
+    for unit in units:
+        yield line(unit_row(unit, ctx))
+
+
+def _cells(sheet, values: list) -> list:  # type: ignore[no-untyped-def]
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"  # never a formula, whatever the text starts with (EXP-02)
+        cells.append(cell)
+    return cells
+
+
+def xlsx_bytes(ctx: Context, found: dict[str, Target], units: Iterator[Unit]) -> bytes:
+    """A workbook in write-only mode: rows go to disk as they come, not kept in memory."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("Targets"))
+    scope = scope_json(ctx.root)
+    for values in (
+        [report_title(ctx)],
+        [_("Unit"), scope["name"]],
+        [_("Figures as of"), format_vn_date(ctx.as_of)],
+        [],
+        [_("Target"), _("Eligible"), _("Done"), _("Percent")],
+    ):
+        sheet.append(_cells(sheet, values))
+    for key, target in found.items():
+        row = [target_label(key, ctx), target.eligible, target.done, target.percent]
+        sheet.append(_cells(sheet, row))
+    table = book.create_sheet(_("Units"))
+    table.append(_cells(table, headers()))
+    for unit in units:
+        table.append(_cells(table, unit_row(unit, ctx)))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def report_title(ctx: Context) -> str:
+    return _("Report on the results of the %(year)s theme", year=ctx.course.year)

@@ -1,0 +1,284 @@
+"""Read-only SQL for the coverage reports.
+
+Every query starts from the grassroots unions of a subtree (a range of materialised paths),
+joins today's chair of each (at most one, by a unique index) and that person's CourseStanding
+row, so a scoped report reads neither the whole tree nor the completion table.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from lms.accounts.models import User
+from lms.catalog.models import Course, Module
+from lms.db import db
+from lms.orgs.models import GRASSROOTS, Officer, Organization, Position, Sector
+from lms.orgs.services import subtree_clause
+from lms.progress.models import Completion, CourseStanding, LessonProgress
+from lms.quizzes.models import Attempt, Quiz
+
+Chair = orm.aliased(Officer, name="chair")
+Standing = CourseStanding
+
+
+@dataclass(frozen=True)
+class Filters:
+    sector: str = ""  # state | non_state
+    responsible: str = ""  # district | province
+    status: str = ""  # done | in_progress | not_started | vacant
+
+
+class Terms:
+    """The SQL expressions of one report: a course (its split) and an as-of day."""
+
+    def __init__(self, course: Course, as_of: date) -> None:
+        self.course, self.as_of = course, as_of
+        self.non_state = Organization.sector == Sector.NON_STATE
+        self.large = sa.func.coalesce(Organization.member_count, 0) >= course.split_members
+        self.aware = Standing.awareness_on <= as_of
+        self.trained = Standing.core_all_on <= as_of
+        self.status = sa.case(
+            (Chair.id.is_(None), "vacant"),
+            (sa.and_(self.aware, sa.or_(~self.non_state, self.trained)), "done"),
+            (Standing.first_on <= as_of, "in_progress"),
+            else_="not_started",
+        )
+
+    def units(self, root: Organization | None) -> sa.Select:
+        """The grassroots unions of the scope with their current chair and standing."""
+        return (
+            sa.select()
+            .select_from(Organization)
+            .outerjoin(
+                Chair,
+                sa.and_(
+                    Chair.org_id == Organization.id,
+                    Chair.position == Position.CHAIR,
+                    Chair.ended_on.is_(None),
+                ),
+            )
+            .outerjoin(
+                Standing,
+                sa.and_(Standing.user_id == Chair.user_id, Standing.course_id == self.course.id),
+            )
+            .where(Organization.kind == GRASSROOTS, _scope(root))
+        )
+
+    def filtered(self, root: Organization | None, filters: Filters) -> sa.Select:
+        stmt = self.units(root)
+        if filters.sector:
+            stmt = stmt.where(Organization.sector == Sector(filters.sector))
+        if filters.responsible:
+            stmt = stmt.where(self.large if filters.responsible == "province" else ~self.large)
+        if filters.status:
+            stmt = stmt.where(self.status == filters.status)
+        return stmt
+
+
+def _scope(root: Organization | None) -> sa.ColumnElement[bool]:
+    return subtree_clause(root) if root is not None else sa.true()
+
+
+def figures(terms: Terms, root: Organization | None) -> sa.Row:
+    """The four targets' eligible and done counts, in one statement."""
+    count, ns = sa.func.count, terms.non_state
+    small = ~terms.large
+    return db.session.execute(
+        terms.units(root).add_columns(
+            count(),
+            count().filter(terms.aware),
+            count().filter(ns),
+            count().filter(sa.and_(ns, terms.trained)),
+            count().filter(sa.and_(ns, small)),
+            count().filter(sa.and_(ns, small, terms.trained)),
+            count().filter(sa.and_(ns, terms.large)),
+            count().filter(sa.and_(ns, terms.large, terms.trained)),
+        )
+    ).one()
+
+
+UNIT_COLUMNS = (
+    Organization.id.label("org_id"),
+    Organization.code,
+    Organization.name,
+    Organization.sector,
+    Organization.member_count,
+    User.id.label("user_id"),
+    User.username,
+    User.full_name,
+    User.phone,
+    User.password_hash.is_not(None).label("activated"),
+    Standing.awareness_on,
+    Standing.core_all_on,
+    Standing.core_dates,
+)
+
+STATUS_ORDER = {"vacant": 0, "not_started": 1, "in_progress": 2, "done": 3}
+
+SORTS = {
+    "name": (Organization.name, Organization.id),
+    "code": (Organization.code,),
+    "members": (Organization.member_count.desc(), Organization.name, Organization.id),
+}
+
+
+def unit_names(terms: Terms, root: Organization | None, filters: Filters) -> list[sa.Row]:
+    """Id and name of every unit matching the filters (for a name search done in Python)."""
+    stmt = terms.filtered(root, filters).add_columns(Organization.id, Organization.name)
+    return list(db.session.execute(stmt).all())
+
+
+def count_units(terms: Terms, root: Organization | None, filters: Filters, ids=None) -> int:  # type: ignore[no-untyped-def]
+    stmt = terms.filtered(root, filters).add_columns(sa.func.count())
+    if ids is not None:
+        stmt = stmt.where(Organization.id.in_(ids))
+    return db.session.scalar(stmt) or 0
+
+
+def units(  # type: ignore[no-untyped-def]
+    terms: Terms,
+    root: Organization | None,
+    filters: Filters,
+    *,
+    sort: str = "name",
+    ids=None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[sa.Row]:
+    """One page of units: the union, its chair (or none) and the chair's standing."""
+    by_status = sa.case(STATUS_ORDER, value=terms.status)
+    order = (by_status, Organization.name) if sort == "status" else SORTS.get(sort, SORTS["name"])
+    stmt = (
+        terms.filtered(root, filters)
+        .add_columns(*UNIT_COLUMNS, terms.status.label("status"))
+        .outerjoin(User, User.id == Chair.user_id)
+        .order_by(*order)
+        .offset(offset)
+        .limit(limit)
+    )
+    if ids is not None:
+        stmt = stmt.where(Organization.id.in_(ids))
+    return list(db.session.execute(stmt).all())
+
+
+def officer_counts(terms: Terms, org_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """Per union: its current officers, how many completed awareness, how many every module."""
+    if not org_ids:
+        return {}
+    person = Officer.user_id
+    rows = db.session.execute(
+        sa.select(
+            Officer.org_id,
+            sa.func.count(sa.distinct(person)),
+            sa.func.count(sa.distinct(sa.case((terms.aware, person)))),
+            sa.func.count(sa.distinct(sa.case((sa.and_(terms.aware, terms.trained), person)))),
+        )
+        .outerjoin(
+            Standing,
+            sa.and_(Standing.user_id == person, Standing.course_id == terms.course.id),
+        )
+        .where(Officer.org_id.in_(org_ids), Officer.ended_on.is_(None))
+        .group_by(Officer.org_id)
+    ).all()
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+def laggards(  # type: ignore[no-untyped-def]
+    terms: Terms, root, module_ids: list[int], stalled_before: datetime, limit: int
+) -> tuple[list[sa.Row], int]:
+    """Chairs whose requirement is not met and who need a call: not activated, failed a quiz
+    twice (never passed it), never started, or idle since `stalled_before`."""
+    last_seen = (
+        sa.select(sa.func.max(LessonProgress.last_seen_dt))
+        .where(LessonProgress.user_id == User.id, LessonProgress.module_id.in_(module_ids))
+        .scalar_subquery()
+    )
+    failed = (
+        sa.select(Attempt.quiz_id)
+        .join(Quiz, Quiz.id == Attempt.quiz_id)
+        .where(
+            Attempt.user_id == User.id,
+            Quiz.module_id.in_(module_ids),
+            Attempt.submitted_dt.is_not(None),
+        )
+        .group_by(Attempt.quiz_id)
+        .having(
+            sa.func.count() >= 2,
+            sa.func.sum(sa.case((Attempt.passed.is_(True), 1), else_=0)) == 0,
+        )
+        .exists()
+    )
+    unmet = sa.or_(
+        Standing.awareness_on.is_(None),
+        sa.and_(terms.non_state, Standing.core_all_on.is_(None)),
+    )
+    inner = (
+        terms.units(root)
+        .join(User, User.id == Chair.user_id)
+        .add_columns(*UNIT_COLUMNS, Standing.first_on, last_seen.label("last_seen"))
+        .add_columns(failed.label("failed"))
+        .where(unmet)
+        .subquery()
+    )
+    needs_call = sa.or_(
+        sa.not_(inner.c.activated),
+        inner.c.failed,
+        inner.c.last_seen.is_(None),
+        inner.c.last_seen < stalled_before,
+    )
+    rows = db.session.execute(
+        sa.select(inner).where(needs_call).order_by(inner.c.name, inner.c.org_id).limit(limit)
+    ).all()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(inner).where(needs_call))
+    return list(rows), total or 0
+
+
+def funnel(
+    terms: Terms, root: Organization | None, module_ids: list[int], before: datetime
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """Per module and sector: the scope's chairs who started it (opened it online or completed
+    it anywhere) and who completed it, by `before`. Driven by the chairs, one index probe each."""
+    if not module_ids:
+        return {}
+    completed = sa.exists().where(
+        Completion.user_id == Chair.user_id,
+        Completion.module_id == Module.id,
+        Completion.revoked_dt.is_(None),
+        Completion.completed_dt < before,
+    )
+    opened = sa.exists().where(
+        LessonProgress.user_id == Chair.user_id,
+        LessonProgress.module_id == Module.id,
+        LessonProgress.first_seen_dt < before,
+    )
+    rows = db.session.execute(
+        terms.units(root)
+        .join(Module, Module.id.in_(module_ids))
+        .add_columns(
+            Module.id,
+            Organization.sector,
+            sa.func.count().filter(sa.or_(opened, completed)),
+            sa.func.count().filter(completed),
+        )
+        .group_by(Module.id, Organization.sector)
+    ).all()
+    return {(module_id, Sector(sector).value): (n, d) for module_id, sector, n, d in rows}
+
+
+def timeline(terms: Terms, root: Organization | None) -> list[tuple[str, date, int]]:
+    """How many chairs reached awareness, and non-state chairs full training, on each day."""
+    base = terms.units(root)
+    aware = (
+        base.add_columns(sa.literal("awareness"), Standing.awareness_on, sa.func.count())
+        .where(terms.aware)
+        .group_by(Standing.awareness_on)
+    )
+    trained = (
+        base.add_columns(sa.literal("trained"), Standing.core_all_on, sa.func.count())
+        .where(terms.non_state, terms.trained)
+        .group_by(Standing.core_all_on)
+    )
+    rows = db.session.execute(sa.union_all(aware, trained)).all()
+    return [(kind, day, n) for kind, day, n in rows]

@@ -1,0 +1,151 @@
+from flask import (
+    Blueprint,
+    Response,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from lms import audit
+from lms.accounts.permissions import STAFF_ROLES, require_role
+from lms.coverage import dashboard, exports, services
+from lms.coverage.services import Context, Params
+
+bp = Blueprint("coverage", __name__, cli_group=None)
+
+FORMATS = ("html", "json", "csv", "xlsx")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def link(endpoint: str = "coverage.report", **changes: object) -> str:
+    """This report's URL with some parameters changed (empty ones dropped)."""
+    args: dict[str, object] = {**request.args.to_dict(), **changes}
+    return url_for(endpoint, **{k: v for k, v in args.items() if v not in ("", None)})
+
+
+def _params() -> Params:
+    args = request.args
+    return Params(
+        course=args.get("course", "")[:80],
+        org=args.get("org", "")[:40],
+        as_of=args.get("as_of", "")[:20],
+        sector=args.get("sector", "")[:20],
+        responsible=args.get("responsible", "")[:20],
+        status=args.get("status", "")[:20],
+        q=args.get("q", "")[:100],
+        sort=args.get("sort", "")[:20] or "name",
+        page=max(1, args.get("page", 1, type=int) or 1),
+    )
+
+
+@bp.get("/reports/coverage")
+@require_role(*STAFF_ROLES)
+def report() -> ResponseReturnValue:
+    params, fmt = _params(), request.args.get("format", "html")
+    try:
+        if fmt not in FORMATS:
+            raise services.CoverageError("bad_filter", value=fmt[:20])
+        ctx = services.resolve(current_user, params)
+    except services.CoverageError as exc:
+        return _refused(exc, fmt, params)
+    if fmt == "html":
+        return _dashboard(ctx, params)
+    if fmt == "json":
+        return _json(ctx, params)
+    audit.log_event("coverage.exported", format=fmt, scope=_code(ctx), course=ctx.course.slug,
+                    as_of=ctx.as_of.isoformat(), by=current_user.username)  # fmt: skip
+    return _csv(ctx, params) if fmt == "csv" else _xlsx(ctx, params)
+
+
+@bp.get("/reports/coverage/print")
+@require_role(*STAFF_ROLES)
+def print_report() -> ResponseReturnValue:
+    params = _params()
+    try:
+        ctx = services.resolve(current_user, params)
+    except services.CoverageError as exc:
+        return _refused(exc, "html", params)
+    return render_template(
+        "coverage/print.html",
+        ctx=ctx,
+        targets=services.targets(ctx),
+        labels=_labels(ctx),
+        units=exports.iter_units(ctx, q=params.q, sort=params.sort),
+        title=exports.report_title(ctx),
+    )
+
+
+def _labels(ctx: Context) -> dict[str, str]:
+    return {key: exports.target_label(key, ctx) for key in services.TARGETS}
+
+
+def _refused(exc: services.CoverageError, fmt: str, params: Params) -> ResponseReturnValue:
+    text = services.message(exc)
+    if fmt == "json":
+        return jsonify(error=text, status=exc.status), exc.status
+    page = render_template(
+        "coverage/refused.html", error=text, params=params, status_labels=exports.STATUS_LABELS
+    )
+    return page, exc.status
+
+
+def _code(ctx: Context) -> str:
+    return ctx.root.code if ctx.root is not None else "*"
+
+
+def _dashboard(ctx: Context, params: Params) -> ResponseReturnValue:
+    found = services.targets(ctx)
+    modules = dashboard.counted_modules(ctx)
+    return render_template(
+        "coverage/dashboard.html",
+        ctx=ctx,
+        params=params,
+        targets=found,
+        labels=_labels(ctx),
+        units=services.unit_page(
+            ctx, q=params.q, sort=params.sort, page=params.page, per_page=services.PER_PAGE
+        ),
+        laggards=dashboard.laggards(ctx, modules),
+        funnel=dashboard.funnel(ctx, found, modules),
+        chart=dashboard.chart(ctx, found),
+        status_labels=exports.STATUS_LABELS,
+        link=link,
+    )
+
+
+def _json(ctx: Context, params: Params) -> ResponseReturnValue:
+    found = services.targets(ctx)
+    units = None
+    if request.args.get("summary") != "1":
+        units = services.unit_page(
+            ctx, q=params.q, sort=params.sort, page=params.page, per_page=services.PER_PAGE
+        )
+    return jsonify(services.report_json(ctx, found, units))
+
+
+def _filename(ctx: Context, extension: str) -> str:
+    scope = ctx.root.code if ctx.root is not None else "toan-bo"
+    return f"bao-cao-bao-phu_{ctx.course.slug}_{scope}_{ctx.as_of.isoformat()}.{extension}"
+
+
+def _csv(ctx: Context, params: Params) -> ResponseReturnValue:
+    # Built whole, not streamed: the rows need the request's database session and language.
+    lines = exports.csv_lines(ctx, exports.iter_units(ctx, q=params.q, sort=params.sort))
+    return Response(
+        "".join(lines).encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(ctx, "csv")}"'},
+    )
+
+
+def _xlsx(ctx: Context, params: Params) -> ResponseReturnValue:
+    units = exports.iter_units(ctx, q=params.q, sort=params.sort)
+    data = exports.xlsx_bytes(ctx, services.targets(ctx), units)
+    return Response(
+        data,
+        mimetype=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{_filename(ctx, "xlsx")}"'},
+    )

@@ -1,0 +1,183 @@
+"""The figures of DESIGN.md §6 for the hand-built district, its units and its scope."""
+
+import pytest
+
+from lms.coverage import services
+from lms.coverage.services import Params
+from tests.coverage.conftest import AS_OF, EXPECTED, EXPECTED_LATER
+
+
+def figures(actor, **params) -> dict:  # type: ignore[no-untyped-def]
+    ctx = services.resolve(actor, Params(**params))
+    return {key: t.to_json() for key, t in services.targets(ctx).items()}
+
+
+def test_district_figures_match_the_hand_count(scenario) -> None:
+    assert figures(scenario["staff_a"], as_of=AS_OF) == EXPECTED
+
+
+def test_a_later_day_counts_the_later_completions(scenario) -> None:
+    assert figures(scenario["staff_a"], as_of="10/11/2021") == EXPECTED_LATER
+
+
+def test_before_anything_nobody_is_done(scenario) -> None:
+    found = figures(scenario["staff_a"], as_of="2021-09-30")
+    assert [t["done"] for t in found.values()] == [0, 0, 0, 0]
+    assert [t["eligible"] for t in found.values()] == [7, 5, 3, 2]
+
+
+def test_admin_sees_both_districts_and_org_narrows(scenario) -> None:
+    everything = figures(scenario["admin"], as_of=AS_OF)
+    assert everything["awareness"] == {"eligible": 8, "done": 4, "percent": 50.0}
+    assert figures(scenario["admin"], as_of=AS_OF, org="A") == EXPECTED
+    only_b = figures(scenario["admin"], as_of=AS_OF, org="B")
+    assert only_b["trained_by_district"] == {"eligible": 1, "done": 1, "percent": 100.0}
+
+
+def test_staff_cannot_reach_another_district(scenario) -> None:
+    """AC-03: ?org=B (or a unit of B) from district A is 'no such unit', never B's figures."""
+    for code in ("B", "B-1", "P"):
+        with pytest.raises(services.CoverageError) as caught:
+            services.resolve(scenario["staff_a"], Params(org=code))
+        assert caught.value.status == 404
+    assert figures(scenario["staff_b"], as_of=AS_OF)["awareness"]["eligible"] == 1
+
+
+def test_units_list_every_union_with_vacancies(scenario) -> None:
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
+    page = services.unit_page(ctx, sort="code")
+    units = {u.code: u for u in page.units}
+    assert list(units) == ["A-1", "A-2", "A-3", "A-4", "A-5", "A-6", "A-7"]
+    assert units["A-5"].chair is None and units["A-6"].chair is None
+    assert units["A-6"].to_json()["trained"] is False and units["A-5"].trained is None
+    a3 = units["A-3"].to_json()
+    assert a3["chair"] == {"username": "0912000003", "full_name": "Lê Văn Cường"}
+    assert (a3["awareness_done"], a3["core_modules_done"], a3["trained"]) == (True, 1, False)
+    assert (a3["responsible"], units["A-4"].responsible) == ("district", "province")
+    assert units["A-7"].core_modules_done == 0  # the revoked completion does not count
+    assert units["A-1"].officers == (2, 2, 1)  # chair and vice-chair; the chair did it all
+    assert [u.status for u in page.units] == [
+        "done",
+        "done",
+        "in_progress",
+        "not_started",
+        "vacant",
+        "vacant",
+        "not_started",
+    ]
+    assert units["A-4"].activated is False and units["A-1"].activated is True
+
+
+def test_units_add_up_to_the_totals(scenario) -> None:
+    """COMP-03 on the scenario: the units reproduce each target."""
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
+    units = services.unit_page(ctx).units
+    assert sum(u.awareness_done for u in units) == EXPECTED["awareness"]["done"]
+    assert sum(bool(u.trained) for u in units) == EXPECTED["trained_non_state"]["done"]
+    assert sum(u.trained is not None for u in units) == EXPECTED["trained_non_state"]["eligible"]
+
+
+@pytest.mark.parametrize(
+    ("params", "codes"),
+    [
+        ({"sector": "state"}, ["A-2", "A-5"]),
+        ({"responsible": "province"}, ["A-1", "A-4"]),
+        ({"status": "vacant"}, ["A-5", "A-6"]),
+        ({"status": "in_progress"}, ["A-3"]),
+        ({"q": "duong"}, ["A-3"]),
+        ({"q": "DƯƠNG minh"}, ["A-3"]),
+    ],
+)
+def test_filters_and_accent_free_search(scenario, params, codes) -> None:
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF, **params))
+    page = services.unit_page(ctx, q=params.get("q", ""), sort="code")
+    assert [u.code for u in page.units] == codes
+    assert page.total == len(codes)
+
+
+def test_units_are_paged(scenario) -> None:
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
+    pages = [services.unit_page(ctx, sort="code", page=n, per_page=3) for n in (1, 2, 3)]
+    assert [p.pages for p in pages] == [3, 3, 3]
+    assert [len(p.units) for p in pages] == [3, 3, 1]
+    assert pages[2].units[0].code == "A-7"
+
+
+def test_district_figures_cost_at_most_three_statements(scenario, count_statements) -> None:
+    staff = scenario["staff_a"]
+    staff_id = staff.id
+    from lms.accounts.models import User
+    from lms.db import db
+
+    db.session.expire_all()
+    staff = db.session.get(User, staff_id)
+    with count_statements() as counter:
+        ctx = services.resolve(staff, Params(as_of=AS_OF))
+        found = services.targets(ctx)
+    assert found["awareness"].done == 3
+    assert counter.count <= 3, counter.statements
+    assert not any("completion" in s.lower().split("from", 1)[-1] for s in counter.statements)
+
+
+@pytest.mark.parametrize(
+    ("done", "eligible", "expected"),
+    [(0, 0, 0.0), (1, 3, 33.3), (2, 3, 66.7), (1, 8, 12.5), (1, 16, 6.3), (5, 5, 100.0)],
+)
+def test_percent_has_one_decimal(done: int, eligible: int, expected: float) -> None:
+    assert services.percent(done, eligible) == expected
+
+
+@pytest.mark.parametrize("value", ["2021-13-01", "31/02/2021", "hôm qua", "3.11.2021"])
+def test_a_bad_day_is_refused(scenario, value: str) -> None:
+    with pytest.raises(services.CoverageError) as caught:
+        services.resolve(scenario["staff_a"], Params(as_of=value))
+    assert caught.value.code == "bad_date" and caught.value.status == 400
+
+
+def test_defaults_are_the_newest_course_and_today(scenario) -> None:
+    from lms.db import vn_today
+    from tests.factories import make_course
+
+    ctx = services.resolve(scenario["staff_a"], Params())
+    assert (ctx.course.slug, ctx.as_of, ctx.root.code) == ("chu-de-2021", vn_today(), "A")
+    make_course("chu-de-2022", year=2022)
+    assert services.resolve(scenario["staff_a"], Params()).course.slug == "chu-de-2022"
+    with pytest.raises(services.CoverageError):
+        services.resolve(scenario["staff_a"], Params(course="khong-co"))
+
+
+def test_funnel_counts_who_started_and_who_completed_each_module(scenario) -> None:
+    from lms.coverage import dashboard
+    from lms.db import db
+    from lms.progress.models import LessonProgress
+    from tests.coverage.conftest import utc
+    from tests.factories import make_lesson
+
+    lesson = make_lesson(scenario["modules"]["tien-luong"], "bai-1")
+    opened = LessonProgress(
+        user_id=scenario["chairs"]["A-4"].id,
+        lesson_id=lesson.id,
+        module_id=lesson.module_id,
+        first_seen_dt=utc("2021-10-20T00:00:00"),
+    )
+    db.session.add(opened)
+    db.session.flush()
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
+    found = services.targets(ctx)
+    rows = dashboard.funnel(ctx, found, dashboard.counted_modules(ctx))
+    assert [(r.module.slug, r.eligible, r.started, r.done) for r in rows] == [
+        ("nhan-thuc", 7, 3, 3),
+        ("tien-luong", 5, 3, 2),  # A-4's chair opened it online; A-7's was revoked
+        ("thuong-luong", 5, 1, 1),  # A-3's chair completed it after the as-of day
+    ]
+
+
+def test_chart_steps_reach_the_figures(scenario) -> None:
+    from lms.coverage import dashboard
+
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
+    chart = dashboard.chart(ctx, services.targets(ctx))
+    finals = {s.key: s.final for s in chart.series}
+    assert finals == {"awareness": 42.9, "trained": 20.0}
+    assert str(chart.start) == "2021-10-01" and str(chart.end) == AS_OF
+    assert all(p.count(",") == 1 for s in chart.series for p in s.points.split())

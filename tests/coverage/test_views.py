@@ -1,0 +1,214 @@
+"""The report over HTTP: the JSON contract, the dashboard, the CSV, the XLSX and the printable
+page show the hand-counted figures, and district A's staff see nothing of district B."""
+
+import csv
+import io
+import re
+import zipfile
+
+import pytest
+from openpyxl import load_workbook
+
+from lms.coverage import services
+from tests.coverage.conftest import AS_OF, EXPECTED
+
+URL = f"/reports/coverage?as_of={AS_OF}"
+
+
+@pytest.fixture
+def staff_a(client, scenario):  # type: ignore[no-untyped-def]
+    assert client.login("canbo.a").status_code == 302
+    return client
+
+
+def test_json_matches_the_hand_count(staff_a) -> None:
+    data = staff_a.get(URL + "&format=json").get_json()
+    assert data["targets"] == EXPECTED
+    assert (data["as_of"], data["course"]) == ("2021-11-03", "chu-de-2021")
+    assert data["scope"] == {"code": "A", "name": "LĐLĐ huyện A"}
+    units = {u["code"]: u for u in data["units"]}
+    assert len(units) == data["units_total"] == 7
+    assert units["A-5"]["chair"] is None and units["A-5"]["trained"] is None
+    assert units["A-6"]["chair"] is None and units["A-6"]["trained"] is False
+    assert units["A-1"] | {"grading": None} == {
+        "code": "A-1", "name": "Đơn vị A-1", "sector": "non_state", "member_count": 1200,
+        "responsible": "province", "status": "done", "grading": None,
+        "chair": {"username": "0912000001", "full_name": "Nguyễn Văn An"},
+        "awareness_done": True, "core_modules_done": 2, "trained": True,
+    }  # fmt: skip
+    assert units["A-1"]["grading"] == {
+        "criteria_met": True, "officers": 2, "officers_awareness_done": 2, "officers_all_done": 1
+    }  # fmt: skip
+
+
+def test_summary_omits_units_and_pages_hold_500(staff_a, monkeypatch) -> None:
+    data = staff_a.get(URL + "&format=json&summary=1").get_json()
+    assert "units" not in data and data["targets"] == EXPECTED
+    monkeypatch.setattr(services, "PER_PAGE", 5)
+    second = staff_a.get(URL + "&format=json&page=2&sort=code").get_json()
+    assert (second["page"], second["pages"], second["units_total"]) == (2, 2, 7)
+    assert [u["code"] for u in second["units"]] == ["A-6", "A-7"]
+
+
+def _target(html: str, key: str) -> tuple[str, str, str]:
+    block = re.search(rf'id="target-{key}">(.*?)</li>', html, re.S).group(1)
+    done = re.search(r'class="done">([^<]+)<', block).group(1)
+    eligible = re.search(r'class="eligible">([^<]+)<', block).group(1)
+    return done, eligible, re.search(r'class="percent">([^<]+)<', block).group(1)
+
+
+def test_dashboard_shows_the_figures_units_and_laggards(staff_a) -> None:
+    html = staff_a.get(URL).get_data(as_text=True)
+    assert _target(html, "awareness") == ("3", "7", "42,9%")
+    assert _target(html, "trained_non_state") == ("1", "5", "20%")
+    assert _target(html, "trained_by_district") == ("0", "3", "0%")
+    assert _target(html, "trained_by_province") == ("1", "2", "50%")
+    assert len(re.findall(r'<tr id="unit-', html)) == 7
+    assert "Chưa có chủ tịch" in re.search(r'id="unit-A-6".*?</tr>', html, re.S).group(0)
+    laggards = re.search(r'id="laggards".*?</section>', html, re.S).group(0)
+    assert "Phạm Thị Dung" in laggards and "0912000004" in laggards  # never activated
+    assert "laggard-not_activated" in laggards and "laggard-stalled" in laggards
+    assert "Hoàng Văn Em" in laggards and "Nguyễn Văn An" not in laggards
+    assert "<svg" in html and "<polyline" in html and "http" not in html.split("<svg")[1][:200]
+    assert re.search(r'id="funnel-nhan-thuc"><td>[^<]+</td><td class="num">7</td>', html)
+
+
+def test_dashboard_search_ignores_vietnamese_marks(staff_a) -> None:
+    html = staff_a.get(URL + "&q=duong").get_data(as_text=True)
+    assert re.findall(r'<tr id="unit-([^"]+)"', html) == ["A-3"]
+
+
+def _csv_rows(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    raw = response.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")  # EXP-04: Excel on Windows reads UTF-8
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
+def test_csv_reproduces_the_figures(staff_a) -> None:
+    response = staff_a.get(URL + "&format=csv")
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    header, *rows = _csv_rows(response)
+    assert header[:3] == ["Mã đơn vị", "Tên đơn vị", "Khu vực"]
+    assert len(rows) == 7
+    aware, trained = (
+        header.index("Đã hoàn thành chuyên đề nhận thức"),
+        header.index("Đã được bồi dưỡng mọi chuyên đề chính"),
+    )
+    assert sum(r[aware] == "Có" for r in rows) == EXPECTED["awareness"]["done"]
+    assert sum(r[trained] == "Có" for r in rows) == EXPECTED["trained_non_state"]["done"]
+    assert sum(r[trained] != "Không áp dụng" for r in rows) == 5
+
+
+def test_xlsx_has_a_targets_sheet_and_a_units_sheet(staff_a) -> None:
+    response = staff_a.get(URL + "&format=xlsx")
+    book = load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    assert book.sheetnames == ["Chỉ tiêu", "Đơn vị"]
+    targets = [row for row in book["Chỉ tiêu"].iter_rows(values_only=True) if row]
+    figures = [tuple(row[1:4]) for row in targets[-4:]]
+    assert figures == [(t["eligible"], t["done"], t["percent"]) for t in EXPECTED.values()]
+    assert targets[2][1] == "03/11/2021"
+    units = list(book["Đơn vị"].iter_rows(values_only=True))
+    assert len(units) == 8 and units[0][0] == "Mã đơn vị"
+    book.close()
+
+
+def test_print_page_is_the_report_to_send(staff_a) -> None:
+    html = staff_a.get(f"/reports/coverage/print?as_of={AS_OF}").get_data(as_text=True)
+    assert "Báo cáo kết quả thực hiện chủ đề năm 2021" in html
+    assert "Số liệu tính đến ngày 03/11/2021" in html
+    row = re.search(r'id="target-awareness">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'class="num [a-z]+">([^<]+)<', row) == ["7", "3", "42,9"]
+    assert len(re.findall(r'<tr id="unit-', html)) == 7
+
+
+def test_exports_are_formula_safe(staff_a, scenario) -> None:
+    """EXP-01 and EXP-02: a unit name that looks like a formula stays text."""
+    from lms.db import db
+    from tests.factories import make_org
+
+    hostile = '=HYPERLINK("http://x","y")'
+    make_org("A-8", kind="grassroots", parent=_org("A"), sector="state", members=5, name=hostile)
+    db.session.commit()
+    rows = _csv_rows(staff_a.get(URL + "&format=csv&sort=code"))
+    assert rows[-1][:2] == ["A-8", "'" + hostile]
+    data = staff_a.get(URL + "&format=xlsx").get_data()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(b"<f>" in archive.read(n) for n in sheets)
+        assert any(b"HYPERLINK" in archive.read(n) for n in archive.namelist())
+
+
+def _org(code: str):  # type: ignore[no-untyped-def]
+    from lms.orgs.services import get_org_by_code
+
+    return get_org_by_code(code)
+
+
+@pytest.mark.parametrize(
+    "payload", ["=HYPERLINK(1)", "+1+1", "-2+3", "@SUM(1)", "\t=1+1", "\r=1", "\0x"]
+)
+def test_csv_cells_that_could_run_get_an_apostrophe(payload: str) -> None:
+    from lms.coverage.exports import safe_text
+
+    assert safe_text(payload) == "'" + payload
+    assert safe_text("Công đoàn") == "Công đoàn"
+
+
+@pytest.mark.parametrize("fmt", ["html", "json", "csv", "xlsx"])
+def test_district_b_sees_nothing_of_a(client, scenario, fmt: str) -> None:
+    """AC-03 / EXP-03: B's staff get B only, and asking for A is 'not found'."""
+    client.login("canbo.b")
+    body = client.get(URL + f"&format={fmt}").get_data()
+    text = body.decode("utf-8", "ignore") if fmt != "xlsx" else _xlsx_text(body)
+    assert "B-1" in text
+    for secret in ("A-1", "A-3", "Nguyễn Văn An", "0912000004", "Dương Minh"):
+        assert secret not in text
+    for code in ("A", "A-1", "P"):
+        assert client.get(URL + f"&format={fmt}&org={code}").status_code == 404
+
+
+def _xlsx_text(data: bytes) -> str:
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    text = " ".join(str(v) for s in book for r in s.iter_rows(values_only=True) for v in r)
+    book.close()
+    return text
+
+
+def test_print_page_of_b_hides_a(client, scenario) -> None:
+    client.login("canbo.b")
+    html = client.get("/reports/coverage/print").get_data(as_text=True)
+    assert "B-1" in html and "A-1" not in html
+    assert client.get("/reports/coverage/print?org=A").status_code == 404
+
+
+def test_learners_and_trainers_are_refused(client, scenario) -> None:
+    client.login("0912000001")
+    assert client.get(URL).status_code == 403
+    assert client.get(URL + "&format=json").status_code == 403
+
+
+def test_a_bad_day_is_refused_with_the_typed_value_kept(staff_a) -> None:
+    response = staff_a.get("/reports/coverage?as_of=31/02/2021&q=duong")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "“31/02/2021” không phải là ngày" in html
+    assert 'value="31/02/2021"' in html and 'value="duong"' in html
+    answer = staff_a.get("/reports/coverage?as_of=hom-qua&format=json")
+    assert answer.status_code == 400 and "hom-qua" in answer.get_json()["error"]
+    assert staff_a.get("/reports/coverage?format=pdf").status_code == 400
+    assert staff_a.get("/reports/coverage?status=xyz").status_code == 400
+
+
+def test_exports_are_logged(staff_a, caplog) -> None:
+    with caplog.at_level("INFO", logger="lms.audit"):
+        staff_a.get(URL + "&format=csv").get_data()
+    assert any(
+        getattr(r, "event", "") == "coverage.exported" and "scope=A" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_navigation_and_home_link_to_the_report(staff_a) -> None:
+    html = staff_a.get("/").get_data(as_text=True)
+    assert html.count('href="/reports/coverage"') >= 2
