@@ -43,7 +43,7 @@ def apply_settings(app: Flask) -> None:
             "print(secrets.token_urlsafe(48))')."
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app))
     secure = bool(app.config["SECURE_COOKIES"])
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["REMEMBER_COOKIE_SECURE"] = secure
@@ -67,6 +67,15 @@ def database_url(app: Flask) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return str(url)
+
+
+def engine_options(app: Flask) -> dict:
+    """Pool settings; on PostgreSQL no parallel workers: every statement here is short, and
+    starting workers for one would cost more than it saves and take cores from the others."""
+    options: dict = {"pool_pre_ping": True}
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options["connect_args"] = {"options": "-c max_parallel_workers_per_gather=0"}
+    return options
 
 
 def select_locale() -> str:
