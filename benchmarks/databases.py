@@ -111,3 +111,18 @@ def size_mb(url: str) -> float:
         size = conn.scalar(sa.text("SELECT pg_database_size(current_database())"))
     engine.dispose()
     return round(size / 2**20, 1)
+
+
+def upper_codes(app: Flask) -> list[str]:
+    """Codes of the upper-level unions (the parents of grassroots unions)."""
+    from lms.db import db
+    from lms.orgs.models import Organization
+
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                sa.select(Organization.code)
+                .where(Organization.kind.in_(("district", "zone_union")))
+                .order_by(Organization.id)
+            )
+        )

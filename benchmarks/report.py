@@ -84,6 +84,15 @@ def table(results: dict) -> str:
             f"{run.get('database_mb')} MB, "
             f"boot to first response {run.get('boot_to_first_response_s')} s, "
             f"lesson page {weight.get('total_kb')} KB (≈{weight.get('slow_3g_s')} s on slow 3G), "
-            f"real sign-in {'ok' if run.get('login_ok') else 'FAILED'}"
+            f"real sign-in {'ok' if run.get('login_ok') else 'FAILED'}, "
+            f"aggregates rebuilt in {gen['rows'].get('rebuild_aggregates_s')} s"
         )
+        if "roster_import" in run:
+            r = run["roster_import"]
+            lines.append(
+                f"  - roster import of {r['people']:,} people: {r['seconds']} s, peak RSS "
+                f"{r['peak_rss_mb']} MB, exit {r['exit_code']}, {r['imported']:,} accounts; "
+                f"the same file with one bad row: exit {r['bad_file_exit_code']} in "
+                f"{r['bad_file_seconds']} s, nothing changed: {r['bad_file_changed_nothing']}"
+            )
     return "\n".join(lines)

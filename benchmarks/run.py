@@ -13,7 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
-from benchmarks import databases, load, measure, report, scenarios, sessions
+from benchmarks import databases, load, measure, report, roster, scenarios, sessions
 from benchmarks import server as srv
 from benchmarks.generate import ROOT, SECRET, env, generate
 from benchmarks.shape import SIZES
@@ -130,6 +130,9 @@ def run_backend(args: argparse.Namespace, backend: str, work: Path) -> dict:
         finally:
             app_server.stop()
         results["database_mb"] = databases.size_mb(url)
+        if args.roster:
+            uppers = databases.upper_codes(app)
+            results["roster_import"] = roster.bench(url, work, args.roster, uppers)
         return results
 
 
@@ -158,6 +161,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--users", type=int, default=5000, help="simulated users, mixed model")
     parser.add_argument("--spike", type=int, default=500, help="learners starting an exam at once")
+    parser.add_argument("--roster", type=int, default=150_000, help="people in the roster file")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port", type=int, default=8700)
     parser.add_argument("--out", type=Path, default=ROOT / "instance" / "bench")

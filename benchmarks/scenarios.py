@@ -104,16 +104,32 @@ def mixed_users(cat: Catalog, learners: list[Visitor], staff: list[Request], use
     ]
 
 
+REPORT = "/reports/coverage"
+
+
 def staff_named(staff: list[Visitor], worst: str) -> list[tuple[str, Request]]:
     """Staff pages: (name, request) for national (admin), province and worst-case district."""
     admin, province, district = staff
     return [
+        ("district coverage dashboard", Request("GET", REPORT, district.cookie)),
+        (
+            "district report JSON (figures + units)",
+            Request("GET", f"{REPORT}?format=json", district.cookie),
+        ),
+        ("district XLSX export", Request("GET", f"{REPORT}?format=xlsx", district.cookie)),
+        (
+            "province roll-up (?summary=1)",
+            Request("GET", f"{REPORT}?format=json&summary=1", province.cookie),
+        ),
+        (
+            "national roll-up (?summary=1)",
+            Request("GET", f"{REPORT}?format=json&summary=1", admin.cookie),
+        ),
         ("district staff home", Request("GET", "/", district.cookie)),
         ("district unit page", Request("GET", f"/orgs/{worst}", district.cookie)),
-        ("province staff home", Request("GET", "/", province.cookie)),
-        ("national people list", Request("GET", "/people/", admin.cookie)),
     ]
 
 
 def staff_pages(staff: list[Visitor], worst: str) -> list[Request]:
-    return [req for _name, req in staff_named(staff, worst)]
+    """What staff open in the mixed model: every page above but the spreadsheet."""
+    return [req for name, req in staff_named(staff, worst) if "XLSX" not in name]
