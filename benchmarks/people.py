@@ -155,6 +155,11 @@ def _people(s: Shape, rng: random.Random, fed: Federation, unions: list[dict], h
             )
 
 
+def staff_usernames() -> list[str]:
+    """National (admin), province and worst-case district staff, in that order."""
+    return ["bench.admin", "bench.province", "bench.district"]
+
+
 def staff(fed: Federation, hash_: str) -> list[dict]:
     """Three staff accounts that sign in with the benchmark password: national, province,
     the worst-case district."""

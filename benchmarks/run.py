@@ -13,7 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
-from benchmarks import databases, load, measure, report, roster, scenarios, sessions
+from benchmarks import databases, load, measure, people, report, roster, scenarios, sessions
 from benchmarks import server as srv
 from benchmarks.generate import ROOT, SECRET, env, generate
 from benchmarks.shape import SIZES
@@ -62,7 +62,7 @@ def plan(args: argparse.Namespace, app, port: int, work: Path, worst: str) -> tu
     cat = scenarios.catalog(app)
     visitors = sessions.mint(app, databases.learner_usernames(app, 200))
     readers = visitors[:40]  # their lesson views are made once (a write each), then measured
-    staff = sessions.mint(app, ["bench.admin", "bench.province", "bench.district"])
+    staff = sessions.mint(app, people.staff_usernames())
     spikers = sessions.mint(app, databases.learner_usernames(app, args.spike, offset=200))
     needed = max(1, args.seconds * 700 // len(cat.quiz_modules))  # more than 700 submits/s
     offset = 200 + args.spike
