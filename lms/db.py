@@ -1,6 +1,9 @@
 """The shared database layer: the typed declarative base, the session and engine tuning."""
 
+import contextvars
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -81,10 +84,27 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # type: ig
     cursor.close()
 
 
+# Set by write_lock_first(): SQLite transactions then begin IMMEDIATE (see there).
+_IMMEDIATE: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_immediate", default=False)
+
+
+@contextmanager
+def write_lock_first() -> Iterator[None]:
+    """On SQLite, take the write lock when a transaction begins (BEGIN IMMEDIATE). A deferred
+    transaction that has read and then writes is refused at once ("database is locked", no busy
+    wait) when another connection wrote in between; an immediate one waits for the lock (busy
+    timeout) and cannot be refused that way. For a write retried after such a refusal."""
+    token = _IMMEDIATE.set(True)
+    try:
+        yield
+    finally:
+        _IMMEDIATE.reset(token)
+
+
 @event.listens_for(sa.Engine, "begin")
 def _sqlite_on_begin(conn: sa.Connection) -> None:
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _IMMEDIATE.get() else "BEGIN")
 
 
 def vn_today() -> date:
