@@ -539,9 +539,16 @@ def confirm_attendance(
     module = db.session.get(Module, session.module_id)
     for user in newly:
         attendance_confirmed.send(
-            session, user=user, module=module, covers_module=session.covers_module, when=now
-        )
+            session, user=user, module=module, covers_module=session.covers_module,
+            when=attended_at(session, now),
+        )  # fmt: skip
     return len(newly)
+
+
+def attended_at(session: LiveSession, now: datetime) -> datetime:
+    """When attending counts as done: the session's end, as a class counts on its own day
+    however late it is confirmed (COMP-06); `now` for a confirmation made before the end."""
+    return min(session.start_dt + timedelta(minutes=session.minutes), now)
 
 
 def withdraw_attendance(actor: User, session: LiveSession, user_id: int) -> bool:
