@@ -67,6 +67,10 @@ MESSAGES = {
     "host_not_allowed": _l("Link: links to this site are not allowed."),
     "bad_url": _l("Link: the meeting link is malformed."),
     "not_in_audience": _l("This live session is not for your unit."),
+    "outside_audience": _l(
+        "%(name)s is not in the audience of this live session: their attendance cannot be "
+        "confirmed."
+    ),
     "cancelled": _l("This live session has been cancelled."),
     "has_attendance": _l(
         "Attendance has been confirmed at this session: it can no longer be cancelled."
@@ -84,6 +88,7 @@ MESSAGES = {
     "row_empty": _l("No username, phone or email on this row."),
     "row_not_found": _l("No account matches this row."),
     "row_ambiguous": _l("Several accounts share this email; use the username or phone."),
+    "row_outside_audience": _l("This person is not in the audience of this session."),
 }
 
 
@@ -279,13 +284,39 @@ def get_session_by_public_id(public_id: str) -> LiveSession | None:
 
 def _user_paths(user: User) -> list[str]:
     """Paths of the user's own unit and of every union where they hold a current position."""
-    positions = sa.select(Officer.org_id).where(
-        Officer.user_id == user.id, Officer.ended_on.is_(None)
+    return _paths_of([user.id]).get(user.id, [])
+
+
+def _paths_of(user_ids: list[int]) -> dict[int, list[str]]:
+    """`_user_paths` of several people in one statement."""
+    own = (
+        sa.select(User.id, Organization.path)
+        .join(Organization, Organization.id == User.org_id)
+        .where(User.id.in_(user_ids))
     )
-    condition = Organization.id.in_(positions)
-    if user.org_id is not None:
-        condition = sa.or_(Organization.id == user.org_id, condition)
-    return list(db.session.scalars(sa.select(Organization.path).where(condition)))
+    held = (
+        sa.select(Officer.user_id, Organization.path)
+        .join(Organization, Organization.id == Officer.org_id)
+        .where(Officer.user_id.in_(user_ids), Officer.ended_on.is_(None))
+    )
+    found: dict[int, list[str]] = {}
+    for user_id, path in db.session.execute(sa.union_all(own, held)):
+        found.setdefault(user_id, []).append(path)
+    return found
+
+
+def outside_audience(session: LiveSession, users: list[User]) -> list[User]:
+    """The people among `users` the session is not for: nobody confirms their attendance,
+    so a trainer cannot complete a module for another district by sending its ids."""
+    audience = _audience_paths([session.id]).get(session.id)
+    if not audience or not users:
+        return []
+    paths = _paths_of([u.id for u in users])
+    return [
+        u
+        for u in users
+        if not _always_allowed(u, session) and not _covers(audience, paths.get(u.id, []))
+    ]
 
 
 def _audience_paths(session_ids: list[int]) -> dict[int, list[str]]:
@@ -517,6 +548,9 @@ def confirm_attendance(
     for user_id in ids:
         if user_id not in users:
             raise LiveError("unknown_user", value=user_id)
+    outside = outside_audience(session, [users[i] for i in ids])
+    if outside:
+        raise LiveError("outside_audience", name=outside[0].full_name)
     now = now or utcnow()
     existing = {
         a.user_id: a
@@ -672,6 +706,7 @@ def import_attendance_csv(
 
     matched: list[int] = []
     unmatched: list[UnmatchedRow] = []
+    rows_of: dict[int, tuple[int, str]] = {}
     for number, username, phone, email, shown in entries:
         found = None
         for key in (username, phone):
@@ -690,6 +725,12 @@ def import_attendance_csv(
             unmatched.append(UnmatchedRow(number, shown, reason))
         elif found not in matched:
             matched.append(found)
+            rows_of[found] = (number, shown)
+    people = list(db.session.scalars(sa.select(User).where(User.id.in_(matched))))
+    for person in outside_audience(session, people):
+        matched.remove(person.id)
+        unmatched.append(UnmatchedRow(*rows_of[person.id], "row_outside_audience"))
+    unmatched.sort(key=lambda u: u.row)
     return matched, unmatched
 
 
