@@ -216,7 +216,6 @@ def test_a_revoked_module_can_be_recorded_again(records) -> None:
     }
 
 
-
 def test_revoking_a_class_leaves_the_module_done_online_meanwhile(records) -> None:
     """Finishing the lessons while the class stood wrote nothing; revoked, the class gives way
     to the online work. A module with nothing to do online is not completed that way."""
