@@ -28,6 +28,7 @@ from tests.factories import (
 from tests.quizzes.helpers import answer_form, latest_attempt
 
 COURSE = "chu-de-2021"
+MULTIPART = "multipart/form-data"
 QUIZ = "::Vai trò::Công đoàn cơ sở đại diện cho người lao động. {T}"
 
 
@@ -150,7 +151,7 @@ def test_coverage_follows_every_way_a_completion_is_written_or_taken_back(
     row = f"+84 912 000 003;to-chuc;{file_day:%d/%m/%Y};Lớp huyện"
     csv = "dien_thoai;chuyen_de;ngay;lop\r\n" + row + "\r\n"
     upload = {"file": (io.BytesIO(("\ufeff" + csv).encode()), "diem-danh.csv")}
-    preview = staff.post_form("/completions/import", upload, content_type="multipart/form-data")
+    preview = staff.post_form("/completions/import", upload, content_type=MULTIPART)
     assert preview.status_code == 200
     payload = re.search(r'name="payload" type="hidden" value="([^"]+)"', preview.text)[1]
     assert staff.post_form("/completions/import/apply", {"payload": payload}).status_code == 302
@@ -167,3 +168,30 @@ def test_coverage_follows_every_way_a_completion_is_written_or_taken_back(
     assert _state(staff) == (True, 4, True)
     assert _state(staff, vn_today() - timedelta(days=2)) == (False, 3, False)
     assert _state(staff, vn_today() - timedelta(days=3)) == (False, 2, False)  # not 10 days ago
+
+
+def test_staff_attached_to_no_unit_are_refused_not_failed(client, year, caplog) -> None:
+    """AC-08: a staff account with no unit has no scope; every staff page refuses it (403,
+    logged) instead of failing with a 500, and nothing is recorded."""
+    make_user("canbo.moi", role=Role.STAFF)
+    db.session.commit()
+    client.login("canbo.moi")
+    person = year["chair"].id
+    pages = ("/", "/reports/coverage", "/reports/coverage?format=json", "/api/v1/statements",
+             "/reports/coverage/print", f"/people/{person}/completions",
+             "/completions/1/evidence")  # fmt: skip
+    form = {"module": year["modules"]["tai-chinh"].id, "day": "01/10/2021", "class_name": "Lớp"}
+    csv = "dien_thoai;chuyen_de;ngay;lop\r\n0912000003;tai-chinh;01/10/2021;Lớp\r\n"
+    upload = {"file": (io.BytesIO(csv.encode()), "lop.csv")}
+    with caplog.at_level("INFO", logger="lms.audit"):
+        for url in pages:
+            response = client.get(url)
+            assert response.status_code == 403, url
+        assert client.post_form(f"/people/{person}/completions", form).status_code == 403
+        imported = client.post_form(
+            "/completions/import", upload, content_type="multipart/form-data"
+        )
+        assert imported.status_code == 403
+    assert "chưa được gắn với đơn vị nào" in response.text
+    assert any(getattr(r, "event", "") == "access.denied" for r in caplog.records)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Completion)) == 0
