@@ -25,6 +25,7 @@ from lms.catalog.models import Course, Module
 from lms.db import db
 from lms.forms import EmptyForm
 from lms.live import (
+    attendance_file,
     models,  # noqa: F401 - registers the tables
     reminders,
     services,
@@ -254,8 +255,8 @@ def attendance(public_id: str) -> ResponseReturnValue:
             upload.file.errors = [_("Please choose a CSV file.")]
             return _attendance_page(session, upload=upload, status=400)
         try:
-            matched, unmatched = services.import_attendance_csv(
-                current_user, session, file.read(services.CSV_MAX_BYTES + 1)
+            matched, unmatched = attendance_file.import_attendance_csv(
+                current_user, session, file.read(attendance_file.CSV_MAX_BYTES + 1)
             )
         except services.LiveError as exc:
             upload.file.errors = [services.message(exc)]
