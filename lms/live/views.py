@@ -33,7 +33,7 @@ from lms.live import (
 from lms.live.forms import AttendanceUploadForm, EditForm, ScheduleForm
 from lms.live.models import Attendance, LiveSession
 from lms.live.providers import GoogleMeet, Join, LiveSettings
-from lms.web import error_response
+from lms.web import error_response, format_number
 
 bp = Blueprint("live", __name__, cli_group=None)
 TEACHERS = (Role.TRAINER, Role.ADMIN)
@@ -280,7 +280,7 @@ def attendance(public_id: str) -> ResponseReturnValue:
         flash(services.message(exc), "error")
         return _attendance_page(session, status=400)
     db.session.commit()
-    flash(_("Attendance confirmed for %(num)d people.", num=count), "success")
+    flash(_("Attendance confirmed for %(num)s people.", num=format_number(count)), "success")
     return redirect(url_for("live.attendance", public_id=session.public_id))
 
 

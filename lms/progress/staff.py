@@ -22,6 +22,7 @@ from lms.progress.forms import (
     ExternalCompletionForm,
     RevokeForm,
 )
+from lms.web import format_number
 
 bp = Blueprint("completions", __name__, cli_group=None)
 bp.add_app_template_global(external.source_label, "source_label")
@@ -183,8 +184,8 @@ def apply_import() -> ResponseReturnValue:
     recorded = imports.apply_import(current_user, plan)
     db.session.commit()
     flash(
-        _("%(num)d completions recorded, %(kept)d kept as they were.", num=len(recorded),
-          kept=len(plan.kept)),
+        _("%(num)s completions recorded, %(kept)s kept as they were.",
+          num=format_number(len(recorded)), kept=format_number(len(plan.kept))),
         "success",
     )  # fmt: skip
     return redirect(url_for("completions.import_file"))
