@@ -99,6 +99,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_secure_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(PermissionError, _no_scope)
     app.register_error_handler(sa.exc.OperationalError, _database_down)
     app.register_error_handler(sa.exc.InterfaceError, _database_down)
     app.register_error_handler(Exception, _server_error)
@@ -213,6 +214,15 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
         if name in ("Retry-After", "Allow"):
             response.headers[name] = value
     return response
+
+
+def _no_scope(exc: PermissionError) -> ResponseReturnValue:
+    """A staff account attached to no unit has no part of the tree to see (lms.orgs.services.
+    scope_root): every scoped page refuses it, fail closed (AC-08), rather than failing."""
+    db.session.rollback()
+    audit.log_event("access.denied", path=request.path, reason="no_scope")
+    message = _("Your account is not attached to any unit yet: ask an administrator to attach it.")
+    return error_response(403, message)
 
 
 def _csrf_error(exc: CSRFError) -> ResponseReturnValue:

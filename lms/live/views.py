@@ -25,6 +25,7 @@ from lms.catalog.models import Course, Module
 from lms.db import db
 from lms.forms import EmptyForm
 from lms.live import (
+    attendance_file,
     models,  # noqa: F401 - registers the tables
     reminders,
     services,
@@ -32,7 +33,7 @@ from lms.live import (
 from lms.live.forms import AttendanceUploadForm, EditForm, ScheduleForm
 from lms.live.models import Attendance, LiveSession
 from lms.live.providers import GoogleMeet, Join, LiveSettings
-from lms.web import error_response
+from lms.web import error_response, format_number
 
 bp = Blueprint("live", __name__, cli_group=None)
 TEACHERS = (Role.TRAINER, Role.ADMIN)
@@ -254,8 +255,8 @@ def attendance(public_id: str) -> ResponseReturnValue:
             upload.file.errors = [_("Please choose a CSV file.")]
             return _attendance_page(session, upload=upload, status=400)
         try:
-            matched, unmatched = services.import_attendance_csv(
-                current_user, session, file.read(services.CSV_MAX_BYTES + 1)
+            matched, unmatched = attendance_file.import_attendance_csv(
+                current_user, session, file.read(attendance_file.CSV_MAX_BYTES + 1)
             )
         except services.LiveError as exc:
             upload.file.errors = [services.message(exc)]
@@ -279,7 +280,7 @@ def attendance(public_id: str) -> ResponseReturnValue:
         flash(services.message(exc), "error")
         return _attendance_page(session, status=400)
     db.session.commit()
-    flash(_("Attendance confirmed for %(num)d people.", num=count), "success")
+    flash(_("Attendance confirmed for %(num)s people.", num=format_number(count)), "success")
     return redirect(url_for("live.attendance", public_id=session.public_id))
 
 

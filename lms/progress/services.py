@@ -25,6 +25,7 @@ from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
 from lms.progress import rules, standing
 from lms.progress.models import BlockResponse, Completion, CompletionSource, LessonProgress
+from lms.quizzes.models import Quiz
 
 # A revisit refreshes "last seen" at most this often, so reading a lesson costs no write.
 VISIT_REFRESH = timedelta(minutes=10)
@@ -385,6 +386,21 @@ def revoke_completion(completion: Completion, actor: User, reason: str) -> None:
     audit.log_event(
         "completion.revoked", completion=completion.id, by=actor.username, reason=reason
     )
+    if completion.source != CompletionSource.ONLINE:
+        _complete_online_instead(completion)
+
+
+def _complete_online_instead(completion: Completion) -> None:
+    """A live or external completion taken back from someone whose own online work meets the
+    module's rules: that work completes it now (while the other one stood, finishing the
+    lessons wrote nothing). A module with no lessons and no quiz is never done online."""
+    module = db.session.get(Module, completion.module_id)
+    lessons = sa.select(Lesson.id).where(Lesson.module_id == module.id, Lesson.retired.is_(False))
+    quizzes = sa.select(Quiz.id).where(Quiz.module_id == module.id)
+    if not db.session.scalar(sa.select(sa.or_(lessons.exists(), quizzes.exists()))):
+        return
+    user = db.session.get(User, completion.user_id)
+    complete_module_if_done(user, module)  # type: ignore[arg-type]
 
 
 def _course_of(module_id: int) -> int:

@@ -211,6 +211,18 @@ def test_web_preview_then_apply(client, records) -> None:
     assert "Đã ghi nhận 1 lượt hoàn thành" in client.get("/completions/import").get_data(True)
 
 
+def test_web_counts_are_written_the_vietnamese_way(client, records) -> None:
+    """1.000, not 1000: a class list naming one person a thousand and one times."""
+    row = f"0912000001;tien-luong;{_vn(days_ago(7))};Lớp"
+    data = _csv(["dien_thoai;chuyen_de;ngay;lop"] + [row] * 1001)
+    client.login("canbo.a")
+    page = _upload(client, data).get_data(as_text=True)
+    assert "Sẽ ghi nhận 1 lượt hoàn thành; 1.000 dòng không ghi nhận gì." in page
+    payload = re.search(r'name="payload" type="hidden" value="([^"]+)"', page)[1]
+    client.post_form("/completions/import/apply", {"payload": payload})
+    assert "giữ nguyên 1.000" in client.get("/completions/import").get_data(True)
+
+
 def test_web_upload_refuses_people_of_another_district(client, records) -> None:
     data = _csv(["dien_thoai;chuyen_de;ngay;lop", f"0912000001;tien-luong;{_vn(days_ago(2))};L"])
     client.login("canbo.b")
