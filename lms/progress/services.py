@@ -373,20 +373,26 @@ def record_completion(
     return completion
 
 
-def revoke_completion(completion: Completion, actor: User, reason: str) -> None:
-    """Withdraw a completion, with a reason; the row stays for the record."""
+def revoke_completion(
+    completion: Completion, actor: User | None, reason: str, *, fall_back_online: bool = True
+) -> None:
+    """Withdraw a completion, with a reason; the row stays for the record. `actor` None is the
+    command line. `fall_back_online=False` when another completion is about to replace it."""
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("a reason is required to revoke a completion")
     completion.revoked_dt = utcnow()
-    completion.revoked_by_id = actor.id
+    completion.revoked_by_id = actor.id if actor else None
     completion.revoke_reason = reason[:500]
     db.session.flush()
     standing.refresh(completion.user_id, _course_of(completion.module_id))
     audit.log_event(
-        "completion.revoked", completion=completion.id, by=actor.username, reason=reason
+        "completion.revoked",
+        completion=completion.id,
+        by=actor.username if actor else "cli",
+        reason=reason,
     )
-    if completion.source != CompletionSource.ONLINE:
+    if fall_back_online and completion.source != CompletionSource.ONLINE:
         _complete_online_instead(completion)
 
 
