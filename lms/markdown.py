@@ -56,8 +56,10 @@ def sanitise(html: str) -> str:
 
 def render_markdown(text: str) -> Markup:
     """Markdown to safe HTML; headings get Vietnamese-friendly ids ('đăng-nhập')."""
-    html = _renderer().convert(text or "")
-    return Markup(sanitise(html))  # noqa: S704 - sanitised just above
+    # A lone surrogate (JSON may carry one) cannot be UTF-8: it becomes "?" rather than an error.
+    text = (text or "").encode("utf-8", "replace").decode("utf-8")
+    html = _renderer().convert(text)
+    return Markup(sanitise(html))  # noqa: S704 - sanitised just above  # nosec B704
 
 
 def render_inline(text: str) -> Markup:

@@ -23,9 +23,10 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from lms import audit, config
-from lms.db import VN_TZ, db, vn_today
+from lms.db import VN_TZ, db, forget_connections, vn_today
 from lms.markdown import render_plain, sanitise
 
 log = logging.getLogger("lms")
@@ -41,7 +42,7 @@ def apply_settings(app: Flask) -> None:
             "print(secrets.token_urlsafe(48))')."
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app))
     secure = bool(app.config["SECURE_COOKIES"])
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["REMEMBER_COOKIE_SECURE"] = secure
@@ -65,6 +66,18 @@ def database_url(app: Flask) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return str(url)
+
+
+def engine_options(app: Flask) -> dict:
+    """Check pooled connections before use (a restarted server or a killed connection is
+    replaced without restarting the app) and wait for a lock at most DATABASE_LOCK_TIMEOUT_MS,
+    so that a locked database gives a 503 rather than a request that hangs (REL-01)."""
+    wait_ms = int(app.config["DATABASE_LOCK_TIMEOUT_MS"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        connect_args: dict = {"timeout": wait_ms / 1000}  # SQLite's busy timeout
+    else:
+        connect_args = {"options": f"-c lock_timeout={wait_ms}"}
+    return {"pool_pre_ping": True, "connect_args": connect_args}
 
 
 def select_locale() -> str:
@@ -95,12 +108,14 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "vi")
     app.jinja_env.globals["today"] = vn_today
-    app.before_request(_start_request)
+    app.url_map.converters["int"] = DatabaseId
+    # First of all before-request hooks: CSRFProtect's check (registered earlier) must already
+    # see the request id in its log line and a body that could be read.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_secure_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(sa.exc.OperationalError, _database_down)
-    app.register_error_handler(sa.exc.InterfaceError, _database_down)
+    app.register_error_handler(sa.exc.DBAPIError, _database_error)
     app.register_error_handler(Exception, _server_error)
     audit.configure(app)
 
@@ -139,6 +154,56 @@ def _start_request() -> None:
         from werkzeug.exceptions import RequestEntityTooLarge
 
         raise RequestEntityTooLarge()
+    if request.mimetype == "application/x-www-form-urlencoded":
+        _refuse_unreadable_form(request.get_data(cache=True))
+
+
+def _refuse_unreadable_form(body: bytes) -> None:
+    """A form body that is not UTF-8 (no browser sends one) is refused naming the field;
+    Werkzeug would silently parse it as an empty form (REL-04)."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        from werkzeug.exceptions import BadRequest
+
+        pairs = [pair.partition(b"=") for pair in body.split(b"&")]
+        names = [name for name, _eq, value in pairs if not _utf8(name + value)]
+        raise BadRequest(
+            _(
+                "The field %(name)s contains characters that could not be read. Please type it "
+                "again.",
+                name=audit.clean(names[0].decode("utf-8", "replace")[:40] if names else "?"),
+            )
+        ) from None
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in routes: ids beyond a 32-bit INTEGER column are simply not found (SQLite
+    would overflow and PostgreSQL refuse to compare them: a 500 otherwise)."""
+
+    def __init__(self, map: Map, *args: object, **kwargs: object) -> None:  # noqa: A002
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
+
+
+MAX_ID = 2**31 - 1
+
+
+def form_id(value: object) -> int | None:
+    """An id posted in a form, or None when it is not one a database row could have."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if 0 < number <= MAX_ID else None
 
 
 def _secure_headers(response):  # type: ignore[no-untyped-def]
@@ -226,10 +291,24 @@ def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
     )
 
 
-def _database_down(exc: Exception) -> ResponseReturnValue:
-    db.session.rollback()
+# A server that cannot be reached, a lock not granted in time, a file that is not a database
+# (SQLite reports that as a plain DatabaseError): outages, not bugs. Subclasses such as
+# IntegrityError or ProgrammingError are bugs and get the 500 page.
+_OUTAGES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError)
+
+
+def _database_error(exc: sa.exc.DBAPIError) -> ResponseReturnValue:
+    if isinstance(exc, sa.exc.DataError):
+        # A value the database refuses (out of range, NUL in text) that no check caught:
+        # refused input, not an outage. Logged as an error so that the check gets written.
+        db.session.rollback()
+        log.error("value refused by the database", extra={"event": "db.refused_value"})
+        return error_response(400, ERROR_MESSAGES[400]())
+    if type(exc) not in _OUTAGES:
+        return _server_error(exc)
+    forget_connections()
     log.error("database unavailable: %s", type(exc).__name__, extra={"event": "db.unavailable"})
-    return error_response(503, ERROR_MESSAGES[503](), template="errors/error.html")
+    return error_response(503, ERROR_MESSAGES[503]())
 
 
 def _server_error(exc: Exception) -> ResponseReturnValue:

@@ -473,5 +473,6 @@ def preview() -> ResponseReturnValue:
     """Server-rendered preview for the editor's script (JSON in, sanitised HTML out)."""
     if not request.is_json:
         abort(415)
-    body = str((request.get_json(silent=True) or {}).get("body", ""))[: services.MAX_LESSON_CHARS]
+    data = request.get_json(silent=True)
+    body = str(data.get("body", "") if isinstance(data, dict) else "")[: services.MAX_LESSON_CHARS]
     return jsonify(html=str(render_markdown(body)))

@@ -32,7 +32,7 @@ from lms.live import (
 from lms.live.forms import AttendanceUploadForm, EditForm, ScheduleForm
 from lms.live.models import Attendance, LiveSession
 from lms.live.providers import GoogleMeet, Join, LiveSettings
-from lms.web import error_response
+from lms.web import error_response, form_id
 
 bp = Blueprint("live", __name__, cli_group=None)
 TEACHERS = (Role.TRAINER, Role.ADMIN)
@@ -262,9 +262,8 @@ def attendance(public_id: str) -> ResponseReturnValue:
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        ids = [int(v) for v in request.form.getlist("user_id")]
-    except ValueError:
+    ids = [form_id(v) for v in request.form.getlist("user_id")]
+    if None in ids:
         abort(400)
     via = request.form.get("via", "list")
     if not ids:
