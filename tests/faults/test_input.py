@@ -71,9 +71,7 @@ def test_every_post_route_survives_hostile_forms(app, world, key, caplog) -> Non
     for name, pairs in variants.items():
         body = encoded([("csrf_token", token), *pairs])
         for url in (path, f"{path}?next=%00%FF&n={BIG_ID}&q=%C3%28&version=-1"):
-            response = client.post(
-                url, data=body, content_type="application/x-www-form-urlencoded"
-            )
+            response = client.post(url, data=body, content_type="application/x-www-form-urlencoded")
             assert response.status_code < 500, (name, url, response.status_code)
             assert "Traceback" not in response.get_data(as_text=True)
     # The last line of defence (a value the database refused becomes a 400) was never needed.
@@ -136,8 +134,11 @@ def test_invalid_utf8_in_a_multipart_field_is_refused_naming_it(app, client) -> 
     field keeps what was typed, and nobody is signed in."""
     response = client.post(
         "/login",
-        data={"csrf_token": client.csrf_token(), "username": "Nguyễn\ufffd",
-              "password": "mat-khau-du-dai"},  # fmt: skip
+        data={
+            "csrf_token": client.csrf_token(),
+            "username": "Nguyễn\ufffd",
+            "password": "mat-khau-du-dai",
+        },  # fmt: skip
         content_type="multipart/form-data",
     )
     assert response.status_code == 400
