@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, orm
 
@@ -83,8 +84,14 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # type: ig
 
 @event.listens_for(sa.Engine, "begin")
 def _sqlite_on_begin(conn: sa.Connection) -> None:
+    """A request that may write (any method but GET/HEAD/OPTIONS) takes SQLite's write lock when
+    its transaction begins, waiting its turn for up to the busy timeout. Begun as a reader, it
+    would be refused at its first write whenever another request committed meanwhile (its
+    snapshot is then stale, and SQLite does not wait): two people finishing a lesson at the
+    same moment would get an error. Reading requests never wait (WAL)."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 def vn_today() -> date:

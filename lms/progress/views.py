@@ -158,13 +158,11 @@ def complete(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseRe
     except services.ProgressError as exc:
         flash(services.message(exc), "error")
         return _back()
+    title = found.module.title  # the commit expires the module, which may not lazy-load
     db.session.commit()
     if completion is not None:
         flash(
-            _(
-                "Congratulations! You have completed the module “%(title)s”.",
-                title=found.module.title,
-            ),
+            _("Congratulations! You have completed the module “%(title)s”.", title=title),
             "success",
         )
         return redirect(
