@@ -4,7 +4,7 @@ consistent copy while the app keeps serving) and PostgreSQL's pg_dump / pg_resto
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - runs pg_dump/pg_restore with fixed arguments, no shell
+import subprocess  # only pg_dump/pg_restore, fixed arguments, no shell  # nosec B404
 import tempfile
 from pathlib import Path
 
