@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from lms import audit
 from lms.accounts.models import Role
 from lms.accounts.permissions import require_role
 from lms.authoring import history, services, uploads
@@ -460,6 +461,7 @@ def export_module(course_slug: str, module_slug: str) -> ResponseReturnValue:
 
 
 def _zip(data: bytes, name: str) -> ResponseReturnValue:
+    audit.log_event("export.downloaded", what="zip", name=name)
     return Response(
         data,
         mimetype="application/zip",
