@@ -129,3 +129,28 @@ def test_trace_is_refused_and_no_origin_is_granted(client) -> None:
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+def test_a_join_page_lets_its_form_go_to_the_meeting_and_nowhere_else(app, client) -> None:
+    """Browsers hold a form's redirect to the CSP's form-action: the join button of a meeting
+    that opens in its own page (public meet.jit.si here) must be allowed to land there. An
+    embedded meeting (self-hosted Jitsi) keeps form-action 'self' alone."""
+    from tests.factories import make_tree
+    from tests.test_access_matrix import _live_session_of, _quiz_taught_by
+
+    tree = make_tree()
+    trainer = make_user("giangvien", role=Role.TRAINER)
+    _quiz_taught_by(trainer)
+    live = _live_session_of(trainer)
+    make_user(phone="0912000001", org=tree["a_union"], position="chair")
+    db.session.commit()
+    client.login("0912000001")
+    csp = client.get(f"/live/{live}").headers["Content-Security-Policy"]
+    assert "form-action 'self' https://meet.jit.si" in csp
+    assert_secure(client.get(f"/live/{live}"))
+    app.config["JITSI_DOMAIN"] = "meet.ldld.example.vn"
+    try:
+        csp = client.get(f"/live/{live}").headers["Content-Security-Policy"]
+    finally:
+        app.config["JITSI_DOMAIN"] = "meet.jit.si"
+    assert csp.endswith("form-action 'self'")
