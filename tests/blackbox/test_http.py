@@ -77,6 +77,19 @@ def test_ten_submits_of_one_attempt_are_graded_once(server: Server) -> None:
     assert review.status == 200 and "quiz-result" in review.text
 
 
+def test_sign_in_throttling_holds_across_workers(server: Server) -> None:
+    """AUTH-02: failures are counted in the database, so two gunicorn workers share the count:
+    the 6th wrong password for one name gets 429 with Retry-After, in Vietnamese."""
+    statuses, last = [], None
+    for _ in range(6):
+        visitor = Visitor(server)  # a new connection each time: either worker may answer
+        last = visitor.post("/login", {"username": "ai.do.la", "password": "doan-sai-mat-khau"})
+        statuses.append(last.status)
+    assert statuses == [401] * 5 + [429], statuses
+    assert last is not None and int(last.headers["Retry-After"]) > 0
+    assert "Vui lòng chờ" in last.text
+
+
 def test_a_cookie_copied_before_logout_is_refused_after(server: Server) -> None:
     person = Visitor(server).sign_in("canbo.tinh")
     stolen = person.cookie()

@@ -179,3 +179,35 @@ def test_a_form_over_the_form_limit_is_413_and_writes_nothing(app, client, world
     response = client.post_form(lesson, {"text": "ư" * (1024 * 1024 + 10)})
     assert response.status_code == 413
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BlockResponse)) == 0
+
+
+CSV_FILES = {
+    "not UTF-8": "ten_dang_nhap\nNguyễn\n".encode("cp1258", "replace") + b"\xff\xfe",
+    "NUL bytes": b"ten_dang_nhap,dien_thoai\n0912\x00000001,09\x0012\n",
+    "no known column": "họ tên\nNguyễn An\n".encode(),
+    "duplicated headers": b"ten_dang_nhap,ten_dang_nhap\n0912000001,x\n",
+    "a huge id": f"ten_dang_nhap,dien_thoai\n{BIG_ID},{BIG_ID}\n".encode(),
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("name", list(CSV_FILES))
+def test_an_uploaded_attendance_csv_is_read_or_refused_never_a_500(
+    app, world, name: str, caplog  # noqa: F811
+) -> None:
+    """REL-04 for uploads: a conferencing tool's export, spoilt in each way, gets the
+    attendance page back (200 with what matched, or 400 naming the file's problem)."""
+    import io
+
+    app.test_client_class = Client
+    client = app.test_client()
+    client.login(USERS["trainer"])
+    response = client.post_form(
+        f"/live/{world['live']}/attendance",
+        {"file": (io.BytesIO(CSV_FILES[name]), "diem-danh.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (200, 400), response.status_code
+    if response.status_code == 400:
+        assert '<p class="error" id="file-error">' in response.get_data(as_text=True)
+    assert not [r for r in caplog.records if getattr(r, "event", "") == "db.refused_value"]
