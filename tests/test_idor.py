@@ -180,3 +180,21 @@ def test_staff_of_district_b_get_nothing_of_district_a(app, two_districts) -> No
     assert client.get(f"/people/{two_districts['b']}").status_code == 200
     assert client.get("/orgs/A-1").status_code == 404
     assert "Học A" not in client.get("/people/").get_data(as_text=True)
+
+
+def test_a_forged_user_id_completes_nothing_for_someone_else(app, two_districts) -> None:
+    """COMP-01: the person is the one signed in; a posted user_id is never read."""
+    import sqlalchemy as sa
+
+    from lms.catalog.models import Module
+    from lms.progress.models import LessonProgress
+    from tests.factories import make_lesson
+
+    module = db.session.get(Module, two_districts["module"])
+    make_lesson(module, "bai-mot")
+    db.session.commit()
+    client = signed_in(app, "0912000001")
+    done = client.post_form("/learn/khoa-idor/mo-dun/bai-mot/done", {"user_id": two_districts["b"]})
+    assert done.status_code == 302
+    owners = db.session.scalars(sa.select(LessonProgress.user_id)).all()
+    assert owners == [two_districts["a"]]

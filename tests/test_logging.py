@@ -161,3 +161,14 @@ def test_a_whole_journey_logs_no_secret(app, people, log_text, monkeypatch) -> N
     leaked = [s[:12] + "…" for s in secrets if s and s in text]
     assert not leaked, leaked
     assert not re.search(r"eyJ[\w-]{10,}\.", text), "a JWT in the log"
+
+
+@pytest.mark.parametrize(
+    "name", ["an\n2026-01-01T00:00:00Z INFO lms.audit event=login.ok user=1", "\x1b[31mđỏ\x1b[0m"]
+)
+def test_a_name_cannot_forge_or_colour_a_log_line(app, client, log_text, name: str) -> None:
+    """INJ-05: what a visitor types is written escaped, on the one line of its event."""
+    client.post_form("/login", {"username": name, "password": "khong-quan-trong"})
+    lines = [line for line in log_text.getvalue().splitlines() if "event=login.failed" in line]
+    assert len(lines) == 1 and len(log_text.getvalue().splitlines()) == 1
+    assert "\x1b" not in lines[0] and ("\\x0a" in lines[0] or "\\x1b" in lines[0])
