@@ -23,9 +23,8 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter, Map
 
-from lms import audit, config
+from lms import audit, config, inputs
 from lms.db import VN_TZ, db, forget_connections, vn_today
 from lms.markdown import render_plain, sanitise
 
@@ -108,7 +107,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "vi")
     app.jinja_env.globals["today"] = vn_today
-    app.url_map.converters["int"] = DatabaseId
+    app.url_map.converters["int"] = inputs.DatabaseId
     # First of all before-request hooks: CSRFProtect's check (registered earlier) must already
     # see the request id in its log line and a body that could be read.
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
@@ -155,55 +154,7 @@ def _start_request() -> None:
 
         raise RequestEntityTooLarge()
     if request.mimetype == "application/x-www-form-urlencoded":
-        _refuse_unreadable_form(request.get_data(cache=True))
-
-
-def _refuse_unreadable_form(body: bytes) -> None:
-    """A form body that is not UTF-8 (no browser sends one) is refused naming the field;
-    Werkzeug would silently parse it as an empty form (REL-04)."""
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        from werkzeug.exceptions import BadRequest
-
-        pairs = [pair.partition(b"=") for pair in body.split(b"&")]
-        names = [name for name, _eq, value in pairs if not _utf8(name + value)]
-        raise BadRequest(
-            _(
-                "The field %(name)s contains characters that could not be read. Please type it "
-                "again.",
-                name=audit.clean(names[0].decode("utf-8", "replace")[:40] if names else "?"),
-            )
-        ) from None
-
-
-def _utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-class DatabaseId(IntegerConverter):
-    """`<int:...>` in routes: ids beyond a 32-bit INTEGER column are simply not found (SQLite
-    would overflow and PostgreSQL refuse to compare them: a 500 otherwise)."""
-
-    def __init__(self, map: Map, *args: object, **kwargs: object) -> None:  # noqa: A002
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
-
-
-MAX_ID = 2**31 - 1
-
-
-def form_id(value: object) -> int | None:
-    """An id posted in a form, or None when it is not one a database row could have."""
-    try:
-        number = int(str(value))
-    except ValueError:
-        return None
-    return number if 0 < number <= MAX_ID else None
+        inputs.refuse_unreadable_form(request.get_data(cache=True))
 
 
 def content_security_policy(form_action: str = "") -> str:

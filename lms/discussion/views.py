@@ -9,7 +9,7 @@ from lms.db import db
 from lms.discussion import services
 from lms.discussion.services import MODERATORS
 from lms.forms import BaseForm
-from lms.web import form_id
+from lms.inputs import form_id
 
 bp = Blueprint("discussion", __name__, cli_group=None)
 

@@ -26,6 +26,7 @@ from lms.authoring.services import can_edit
 from lms.catalog.models import Course, Module
 from lms.db import db
 from lms.forms import EmptyForm
+from lms.inputs import form_id
 from lms.live import (
     models,  # noqa: F401 - registers the tables
     reminders,
@@ -34,7 +35,7 @@ from lms.live import (
 from lms.live.forms import AttendanceUploadForm, EditForm, ScheduleForm
 from lms.live.models import Attendance, LiveSession
 from lms.live.providers import GoogleMeet, Join, LiveSettings
-from lms.web import content_security_policy, error_response, form_id
+from lms.web import content_security_policy, error_response
 
 bp = Blueprint("live", __name__, cli_group=None)
 TEACHERS = (Role.TRAINER, Role.ADMIN)
