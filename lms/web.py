@@ -24,8 +24,8 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms import audit, config
-from lms.db import VN_TZ, db, vn_today
+from lms import audit, config, inputs
+from lms.db import VN_TZ, db, forget_connections, vn_today
 from lms.markdown import render_plain, sanitise
 
 log = logging.getLogger("lms")
@@ -41,7 +41,7 @@ def apply_settings(app: Flask) -> None:
             "print(secrets.token_urlsafe(48))')."
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app))
     secure = bool(app.config["SECURE_COOKIES"])
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["REMEMBER_COOKIE_SECURE"] = secure
@@ -65,6 +65,18 @@ def database_url(app: Flask) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return str(url)
+
+
+def engine_options(app: Flask) -> dict:
+    """Check pooled connections before use (a restarted server or a killed connection is
+    replaced without restarting the app) and wait for a lock at most DATABASE_LOCK_TIMEOUT_MS,
+    so that a locked database gives a 503 rather than a request that hangs (REL-01)."""
+    wait_ms = int(app.config["DATABASE_LOCK_TIMEOUT_MS"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        connect_args: dict = {"timeout": wait_ms / 1000}  # SQLite's busy timeout
+    else:
+        connect_args = {"options": f"-c lock_timeout={wait_ms}"}
+    return {"pool_pre_ping": True, "connect_args": connect_args}
 
 
 def select_locale() -> str:
@@ -95,13 +107,15 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "vi")
     app.jinja_env.globals["today"] = vn_today
-    app.before_request(_start_request)
+    app.url_map.converters["int"] = inputs.DatabaseId
+    # First of all before-request hooks: CSRFProtect's check (registered earlier) must already
+    # see the request id in its log line and a body that could be read.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_secure_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(PermissionError, _no_scope)
-    app.register_error_handler(sa.exc.OperationalError, _database_down)
-    app.register_error_handler(sa.exc.InterfaceError, _database_down)
+    app.register_error_handler(sa.exc.DBAPIError, _database_error)
     app.register_error_handler(Exception, _server_error)
     audit.configure(app)
 
@@ -140,16 +154,22 @@ def _start_request() -> None:
         from werkzeug.exceptions import RequestEntityTooLarge
 
         raise RequestEntityTooLarge()
+    if request.mimetype == "application/x-www-form-urlencoded":
+        inputs.refuse_unreadable_form(request.get_data(cache=True))
+
+
+def content_security_policy(form_action: str = "") -> str:
+    """The pages' CSP; `form_action` adds an origin a form's answer may redirect to."""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"frame-ancestors 'none'; form-action 'self'{' ' + form_action if form_action else ''}"
+    )
 
 
 def _secure_headers(response):  # type: ignore[no-untyped-def]
     headers = response.headers
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'",
-    )
+    headers.setdefault("Content-Security-Policy", content_security_policy())
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     headers["X-Frame-Options"] = "DENY"
@@ -236,10 +256,24 @@ def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
     )
 
 
-def _database_down(exc: Exception) -> ResponseReturnValue:
-    db.session.rollback()
+# A server that cannot be reached, a lock not granted in time, a file that is not a database
+# (SQLite reports that as a plain DatabaseError): outages, not bugs. Subclasses such as
+# IntegrityError or ProgrammingError are bugs and get the 500 page.
+_OUTAGES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError)
+
+
+def _database_error(exc: sa.exc.DBAPIError) -> ResponseReturnValue:
+    if isinstance(exc, sa.exc.DataError):
+        # A value the database refuses (out of range, NUL in text) that no check caught:
+        # refused input, not an outage. Logged as an error so that the check gets written.
+        db.session.rollback()
+        log.error("value refused by the database", extra={"event": "db.refused_value"})
+        return error_response(400, ERROR_MESSAGES[400]())
+    if type(exc) not in _OUTAGES:
+        return _server_error(exc)
+    forget_connections()
     log.error("database unavailable: %s", type(exc).__name__, extra={"event": "db.unavailable"})
-    return error_response(503, ERROR_MESSAGES[503](), template="errors/error.html")
+    return error_response(503, ERROR_MESSAGES[503]())
 
 
 def _server_error(exc: Exception) -> ResponseReturnValue:
@@ -264,4 +298,4 @@ def safe_next_url(target: str | None) -> str | None:
 
 def trusted_html(value: str | None) -> Markup:
     """HTML that lms.markdown rendered at import, sanitised once more on the way out."""
-    return Markup(sanitise(value or ""))  # noqa: S704 - sanitised here
+    return Markup(sanitise(value or ""))  # sanitised here  # noqa: S704  # nosec B704

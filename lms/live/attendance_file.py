@@ -66,7 +66,8 @@ def import_attendance_csv(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise services.LiveError("csv_encoding") from exc
-    text = text.lstrip("\ufeff")
+    # NUL never names anybody, and PostgreSQL refuses it in a query: drop it like the forms do.
+    text = text.lstrip("\ufeff").replace("\x00", "")
     if not text.strip():
         raise services.LiveError("csv_empty")
     first_line = text.splitlines()[0]

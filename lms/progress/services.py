@@ -305,18 +305,31 @@ def complete_lesson(user: User, lesson: Lesson) -> Completion | None:
     missing = rules.unanswered_reflections(user, [lesson.id])
     if missing:
         raise ProgressError("reflection_missing")
-    progress = db.session.scalars(
+    progress = _progress_of(user, lesson)
+    if progress is None:
+        with db.session.begin_nested() as nested:
+            progress = LessonProgress(
+                user_id=user.id, lesson_id=lesson.id, module_id=lesson.module_id
+            )
+            db.session.add(progress)
+            try:
+                db.session.flush()
+            except sa.exc.IntegrityError:
+                nested.rollback()  # marked done twice at once: use the other request's row
+                progress = None
+        progress = progress or _progress_of(user, lesson)
+    if progress is not None and progress.completed_dt is None:
+        progress.completed_dt = utcnow()
+    db.session.flush()
+    return complete_module_if_done(user, lesson.module)
+
+
+def _progress_of(user: User, lesson: Lesson) -> LessonProgress | None:
+    return db.session.scalars(
         sa.select(LessonProgress).where(
             LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id
         )
     ).first()
-    if progress is None:
-        progress = LessonProgress(user_id=user.id, lesson_id=lesson.id, module_id=lesson.module_id)
-        db.session.add(progress)
-    if progress.completed_dt is None:
-        progress.completed_dt = utcnow()
-    db.session.flush()
-    return complete_module_if_done(user, lesson.module)
 
 
 def complete_module_if_done(user: User, module: Module) -> Completion | None:
@@ -346,7 +359,7 @@ def record_completion(
     if existing is not None:
         return existing
     now = utcnow()
-    completion = Completion(
+    completion: Completion | None = Completion(
         user_id=user.id,
         module_id=module.id,
         source=source,
@@ -364,7 +377,9 @@ def record_completion(
             db.session.flush()
         except sa.exc.IntegrityError:
             nested.rollback()  # a concurrent request completed it first: keep that one
-            return completions_of(user, [module.id])[module.id]
+            completion = None
+    if completion is None:  # read after the savepoint has closed, as the session requires
+        return completions_of(user, [module.id])[module.id]
     standing.refresh_for(user.id, module)  # coverage aggregates, in this same transaction
     audit.log_event("completion.recorded", user=user.id, module=module.id, source=source.value)
     from lms.progress.certificates import issue_certificates
