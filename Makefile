@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 SECRET_FILE := instance/secret_key
 
-.PHONY: run test install translations extract-messages test-sqlite test-postgres lint clean bench bench-xl
+.PHONY: run test install translations extract-messages test-sqlite test-postgres static test-browser test-blackbox clean bench bench-xl
 
 $(BIN)/lms: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,15 @@ run: install $(SECRET_FILE)
 	LMS_SECRET_KEY=$$(cat $(SECRET_FILE)) LMS_SECURE_COOKIES=false $(BIN)/lms demo
 	LMS_SECRET_KEY=$$(cat $(SECRET_FILE)) LMS_SECURE_COOKIES=false $(BIN)/lms run --host 127.0.0.1 --port $(PORT)
 
-# The whole suite: on SQLite, then on PostgreSQL when LMS_TEST_DATABASE_URL is set.
-test: install
+# Static checks: ruff (with its S security rules) and bandit at medium severity and above.
+# bandit's stderr (spurious notes about `# nosec` on findings that span lines) is shown only
+# when it fails, by running it again.
+static: install
 	$(BIN)/ruff check lms tests benchmarks
+	$(BIN)/bandit -q -r lms --severity-level medium 2>/dev/null || $(BIN)/bandit -q -r lms --severity-level medium
+
+# The whole suite: static checks, then on SQLite, then on PostgreSQL when LMS_TEST_DATABASE_URL is set.
+test: static
 	LMS_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q
 	@if [ -n "$$LMS_TEST_DATABASE_URL" ]; then \
 	  LMS_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q; \
@@ -46,7 +52,14 @@ test-sqlite: install
 test-postgres: install
 	LMS_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q
 
-# The benchmark suite (not part of `make test`): a few minutes at size S on SQLite and PostgreSQL.
+# One part alone, on SQLite (LMS_TEST_BACKEND=postgresql for the other backend).
+test-browser: install
+	$(BIN)/python -m pytest -q tests/browser
+
+test-blackbox: install
+	$(BIN)/python -m pytest -q tests/blackbox
+
+# The benchmark suite (not part of `make test`): 15-25 minutes at size S on SQLite and PostgreSQL.
 # Needs wrk (apt-get install wrk) and PostgreSQL at LMS_BENCH_POSTGRES_URL (see README).
 BENCH_ARGS ?=
 bench: install

@@ -12,6 +12,8 @@ SUPPORT_CONTACT = ""
 SMTP_URL = ""
 MAIL_FROM = ""
 TRUSTED_PROXIES = 0
+# How long a request waits for a database lock before it gives up with a 503.
+DATABASE_LOCK_TIMEOUT_MS = 5000
 
 # Cookies: secure by default; `make run` turns this off to serve the demo over plain http.
 SECURE_COOKIES = True

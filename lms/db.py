@@ -1,13 +1,11 @@
 """The shared database layer: the typed declarative base, the session and engine tuning."""
 
-import contextvars
 import enum
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, orm
 
@@ -71,7 +69,8 @@ PathString = sa.String(512).with_variant(sa.String(512, collation="C"), "postgre
 
 @event.listens_for(sa.Engine, "connect")
 def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # type: ignore[no-untyped-def]
-    """Turn on foreign keys, WAL and a busy timeout, and let SQLAlchemy drive transactions."""
+    """Turn on foreign keys and WAL, and let SQLAlchemy drive transactions (the busy timeout
+    comes from the engine options, lms.web.engine_options)."""
     if type(dbapi_connection).__module__ != "sqlite3":
         return
     # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy emits BEGIN itself.
@@ -80,33 +79,41 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # type: ig
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
-
-
-# Set by write_lock_first(): SQLite transactions then begin IMMEDIATE (see there).
-_IMMEDIATE: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_immediate", default=False)
-
-
-@contextmanager
-def write_lock_first() -> Iterator[None]:
-    """On SQLite, take the write lock when a transaction begins (BEGIN IMMEDIATE). A deferred
-    transaction that has read and then writes is refused at once ("database is locked", no busy
-    wait) when another connection wrote in between; an immediate one waits for the lock (busy
-    timeout) and cannot be refused that way. For a write retried after such a refusal."""
-    token = _IMMEDIATE.set(True)
-    try:
-        yield
-    finally:
-        _IMMEDIATE.reset(token)
 
 
 @event.listens_for(sa.Engine, "begin")
 def _sqlite_on_begin(conn: sa.Connection) -> None:
+    """A request that may write (any method but GET/HEAD/OPTIONS) takes SQLite's write lock when
+    its transaction begins, waiting its turn for up to the busy timeout. Begun as a reader, it
+    would be refused at its first write whenever another request committed meanwhile (its
+    snapshot is then stale, and SQLite does not wait): two people finishing a lesson at the
+    same moment would get an error. Reading requests never wait (WAL)."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _IMMEDIATE.get() else "BEGIN")
+        writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 def vn_today() -> date:
     """Today's date in Vietnam, which is what 'today' means to every user of this product."""
     return datetime.now(VN_TZ).date()
+
+
+def health() -> bool:
+    """Whether the database answers a read of our own schema (`SELECT 1` would answer even
+    from an empty or unreadable file); on failure the pooled connections are dropped."""
+    try:
+        db.session.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    except sa.exc.SQLAlchemyError:
+        forget_connections()
+        return False
+    db.session.rollback()
+    return True
+
+
+def forget_connections() -> None:
+    """After a database failure: roll back and drop the pooled connections, so the next request
+    opens fresh ones. A restarted server, a replaced SQLite file or a released lock is then
+    picked up without restarting the app (REL-01)."""
+    db.session.rollback()
+    db.engine.dispose()

@@ -56,8 +56,10 @@ def sanitise(html: str) -> str:
 
 def render_markdown(text: str) -> Markup:
     """Markdown to safe HTML; headings get Vietnamese-friendly ids ('đăng-nhập')."""
-    html = _renderer().convert(text or "")
-    return Markup(sanitise(html))  # noqa: S704 - sanitised just above
+    # A lone surrogate (JSON may carry one) cannot be UTF-8: it becomes "?" rather than an error.
+    text = (text or "").encode("utf-8", "replace").decode("utf-8")
+    html = _renderer().convert(text)
+    return Markup(sanitise(html))  # sanitised just above  # noqa: S704  # nosec B704
 
 
 def render_inline(text: str) -> Markup:
@@ -65,12 +67,13 @@ def render_inline(text: str) -> Markup:
     html = str(render_markdown(text)).strip()
     if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
         html = html[3:-4]
-    return Markup(html)  # noqa: S704 - already sanitised
+    return Markup(html)  # already sanitised  # noqa: S704  # nosec B704
 
 
 def render_plain(text: str) -> Markup:
     """Plain text (a post, a reflection) shown escaped, with its line breaks."""
-    return Markup("<br>".join(str(escape(line)) for line in (text or "").splitlines()))  # noqa: S704
+    lines = [str(escape(line)) for line in (text or "").splitlines()]
+    return Markup("<br>".join(lines))  # every line escaped  # noqa: S704  # nosec B704
 
 
 # ---- in-lesson blocks ----------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Request plumbing shared by every room: settings, locale, headers, request ids and errors."""
 
 import logging
-import re
 import secrets
 from datetime import date, datetime
 
@@ -25,12 +24,11 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms import audit, config
-from lms.db import VN_TZ, db, vn_today
+from lms import audit, config, inputs, statement_count
+from lms.db import VN_TZ, db, forget_connections, vn_today
 from lms.markdown import render_plain, sanitise
 
 log = logging.getLogger("lms")
-_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 
 
 def apply_settings(app: Flask) -> None:
@@ -70,12 +68,17 @@ def database_url(app: Flask) -> str:
 
 
 def engine_options(app: Flask) -> dict:
-    """Pool settings; on PostgreSQL no parallel workers: every statement here is short, and
-    starting workers for one would cost more than it saves and take cores from the others."""
-    options: dict = {"pool_pre_ping": True}
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        options["connect_args"] = {"options": "-c max_parallel_workers_per_gather=0"}
-    return options
+    """Check pooled connections before use (a restarted server or a killed connection is
+    replaced without restarting the app) and wait for a lock at most DATABASE_LOCK_TIMEOUT_MS,
+    so that a locked database gives a 503 rather than a request that hangs (REL-01); no
+    parallel workers on PostgreSQL, whose cost outweighs their gain on our short statements."""
+    wait_ms = int(app.config["DATABASE_LOCK_TIMEOUT_MS"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        connect_args: dict = {"timeout": wait_ms / 1000}  # SQLite's busy timeout
+    else:
+        options = f"-c lock_timeout={wait_ms} -c max_parallel_workers_per_gather=0"
+        connect_args = {"options": options}
+    return {"pool_pre_ping": True, "connect_args": connect_args}
 
 
 def select_locale() -> str:
@@ -106,14 +109,16 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "vi")
     app.jinja_env.globals["today"] = vn_today
-    app.before_request(_start_request)
+    app.url_map.converters["int"] = inputs.DatabaseId
+    # First of all before-request hooks: CSRFProtect's check (registered earlier) must already
+    # see the request id in its log line and a body that could be read.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_secure_headers)
-    if app.config.get("COUNT_SQL"):
-        _count_statements(app)
+    statement_count.install(app)  # only when LMS_COUNT_SQL is set
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(sa.exc.OperationalError, _database_down)
-    app.register_error_handler(sa.exc.InterfaceError, _database_down)
+    app.register_error_handler(PermissionError, _no_scope)
+    app.register_error_handler(sa.exc.DBAPIError, _database_error)
     app.register_error_handler(Exception, _server_error)
     audit.configure(app)
 
@@ -152,16 +157,22 @@ def _start_request() -> None:
         from werkzeug.exceptions import RequestEntityTooLarge
 
         raise RequestEntityTooLarge()
+    if request.mimetype == "application/x-www-form-urlencoded":
+        inputs.refuse_unreadable_form(request.get_data(cache=True))
+
+
+def content_security_policy(form_action: str = "") -> str:
+    """The pages' CSP; `form_action` adds an origin a form's answer may redirect to."""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"frame-ancestors 'none'; form-action 'self'{' ' + form_action if form_action else ''}"
+    )
 
 
 def _secure_headers(response):  # type: ignore[no-untyped-def]
     headers = response.headers
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'",
-    )
+    headers.setdefault("Content-Security-Policy", content_security_policy())
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     headers["X-Frame-Options"] = "DENY"
@@ -175,24 +186,6 @@ def _secure_headers(response):  # type: ignore[no-untyped-def]
     if getattr(g, "request_id", None):
         headers["X-Request-Id"] = g.request_id
     return response
-
-
-def _count_statements(app: Flask) -> None:
-    """LMS_COUNT_SQL=1 (benchmarks): report each request's SQL statements in the response
-    header X-SQL-Statements, which the access log can carry. Off by default, nothing is hooked."""
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        # Queries only: SQLite's explicit BEGIN (lms.db) has no counterpart on PostgreSQL.
-        if has_request_context() and not _TRANSACTION_CONTROL.match(statement):
-            g.sql_statements = g.get("sql_statements", 0) + 1
-
-    def report(response):  # type: ignore[no-untyped-def]
-        response.headers["X-SQL-Statements"] = str(g.get("sql_statements", 0))
-        return response
-
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", count)
-    app.after_request(report)
 
 
 def wants_json() -> bool:
@@ -246,6 +239,15 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     return response
 
 
+def _no_scope(exc: PermissionError) -> ResponseReturnValue:
+    """A staff account attached to no unit has no part of the tree to see (lms.orgs.services.
+    scope_root): every scoped page refuses it, fail closed (AC-08), rather than failing."""
+    db.session.rollback()
+    audit.log_event("access.denied", path=request.path, reason="no_scope")
+    message = _("Your account is not attached to any unit yet: ask an administrator to attach it.")
+    return error_response(403, message)
+
+
 def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
     audit.log_event("csrf.failed", path=request.path, reason=exc.description)
     return error_response(
@@ -257,10 +259,24 @@ def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
     )
 
 
-def _database_down(exc: Exception) -> ResponseReturnValue:
-    db.session.rollback()
+# A server that cannot be reached, a lock not granted in time, a file that is not a database
+# (SQLite reports that as a plain DatabaseError): outages, not bugs. Subclasses such as
+# IntegrityError or ProgrammingError are bugs and get the 500 page.
+_OUTAGES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError)
+
+
+def _database_error(exc: sa.exc.DBAPIError) -> ResponseReturnValue:
+    if isinstance(exc, sa.exc.DataError):
+        # A value the database refuses (out of range, NUL in text) that no check caught:
+        # refused input, not an outage. Logged as an error so that the check gets written.
+        db.session.rollback()
+        log.error("value refused by the database", extra={"event": "db.refused_value"})
+        return error_response(400, ERROR_MESSAGES[400]())
+    if type(exc) not in _OUTAGES:
+        return _server_error(exc)
+    forget_connections()
     log.error("database unavailable: %s", type(exc).__name__, extra={"event": "db.unavailable"})
-    return error_response(503, ERROR_MESSAGES[503](), template="errors/error.html")
+    return error_response(503, ERROR_MESSAGES[503]())
 
 
 def _server_error(exc: Exception) -> ResponseReturnValue:
@@ -285,4 +301,4 @@ def safe_next_url(target: str | None) -> str | None:
 
 def trusted_html(value: str | None) -> Markup:
     """HTML that lms.markdown rendered at import, sanitised once more on the way out."""
-    return Markup(sanitise(value or ""))  # noqa: S704 - sanitised here
+    return Markup(sanitise(value or ""))  # sanitised here  # noqa: S704  # nosec B704

@@ -115,7 +115,8 @@ def authenticate(identifier: str, password: str, ip: str) -> User | None:
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.last_login_dt = utcnow()
-    audit.log_event("login.ok", account=user.username)
+    # Nobody is signed in yet when this is logged: the line carries the account's id itself.
+    audit.log_event("login.ok", account=user.username, id=user.id)
     return user
 
 

@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from lms import audit
 from lms.accounts.models import Role
 from lms.accounts.permissions import require_role
 from lms.authoring import history, services, uploads
@@ -460,6 +461,7 @@ def export_module(course_slug: str, module_slug: str) -> ResponseReturnValue:
 
 
 def _zip(data: bytes, name: str) -> ResponseReturnValue:
+    audit.log_event("export.downloaded", what="zip", name=name)
     return Response(
         data,
         mimetype="application/zip",
@@ -473,5 +475,6 @@ def preview() -> ResponseReturnValue:
     """Server-rendered preview for the editor's script (JSON in, sanitised HTML out)."""
     if not request.is_json:
         abort(415)
-    body = str((request.get_json(silent=True) or {}).get("body", ""))[: services.MAX_LESSON_CHARS]
+    data = request.get_json(silent=True)
+    body = str(data.get("body", "") if isinstance(data, dict) else "")[: services.MAX_LESSON_CHARS]
     return jsonify(html=str(render_markdown(body)))

@@ -35,6 +35,7 @@ def coverage_command(course: str, org: str, as_of: str, fmt: str, output: Path |
         click.echo(f"Lỗi: {services.message(exc)}", err=True)
         sys.exit(1)
     data = _render(ctx, fmt)
+    exports.log_export(ctx, fmt, "cli")
     if output is None:
         click.echo(data, nl=False)  # bytes go to the binary stream as they are
     else:

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from lms import audit
 from lms.coverage.services import Context, Target, Unit, scope_json, unit_page
 from lms.web import format_number, format_vn_date
 
@@ -126,6 +127,12 @@ def xlsx_bytes(ctx: Context, found: dict[str, Target], units: Iterator[Unit]) ->
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def log_export(ctx: Context, fmt: str, by: str) -> None:
+    scope = ctx.root.code if ctx.root is not None else "*"
+    audit.log_event("coverage.exported", format=fmt, scope=scope, course=ctx.course.slug,
+                    as_of=ctx.as_of.isoformat(), by=by)  # fmt: skip
 
 
 def report_title(ctx: Context) -> str:

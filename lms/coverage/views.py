@@ -9,7 +9,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from lms import audit
 from lms.accounts.permissions import STAFF_ROLES, require_role
 from lms.coverage import dashboard, exports, services
 from lms.coverage.services import Context, Params
@@ -53,10 +52,9 @@ def report() -> ResponseReturnValue:
         return _refused(exc, fmt, params)
     if fmt == "html":
         return _dashboard(ctx, params)
+    _log_export(ctx, fmt)
     if fmt == "json":
         return _json(ctx, params)
-    audit.log_event("coverage.exported", format=fmt, scope=_code(ctx), course=ctx.course.slug,
-                    as_of=ctx.as_of.isoformat(), by=current_user.username)  # fmt: skip
     return _csv(ctx, params) if fmt == "csv" else _xlsx(ctx, params)
 
 
@@ -68,6 +66,7 @@ def print_report() -> ResponseReturnValue:
         ctx = services.resolve(current_user, params)
     except services.CoverageError as exc:
         return _refused(exc, "html", params)
+    _log_export(ctx, "print")
     return render_template(
         "coverage/print.html",
         ctx=ctx,
@@ -92,8 +91,9 @@ def _refused(exc: services.CoverageError, fmt: str, params: Params) -> ResponseR
     return page, exc.status
 
 
-def _code(ctx: Context) -> str:
-    return ctx.root.code if ctx.root is not None else "*"
+def _log_export(ctx: Context, fmt: str) -> None:
+    """Every form in which the units leave the dashboard carries names: logged (EXP-03)."""
+    exports.log_export(ctx, fmt, current_user.username)
 
 
 def _dashboard(ctx: Context, params: Params) -> ResponseReturnValue:

@@ -78,7 +78,7 @@ def can_moderate(user: User) -> bool:
 
 def hide_post(post: Post, actor: User, reason: str) -> None:
     """Hide a post from learners, keeping it and the reason for the record."""
-    reason = unicodedata.normalize("NFC", reason or "").strip()
+    reason = unicodedata.normalize("NFC", reason or "").replace("\x00", "").strip()
     if not reason:
         raise DiscussionError("reason_required")
     post.hidden_dt = utcnow()

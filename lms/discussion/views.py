@@ -9,6 +9,7 @@ from lms.db import db
 from lms.discussion import services
 from lms.discussion.services import MODERATORS
 from lms.forms import BaseForm
+from lms.inputs import form_id
 
 bp = Blueprint("discussion", __name__, cli_group=None)
 
@@ -27,6 +28,11 @@ def _lesson_url(lesson_id: int, anchor: str) -> str:
     )
 
 
+def _parent_id(value: str) -> int | None:
+    # 0 finds no post: a parent id that no row could have is refused like an unknown one.
+    return (form_id(value) or 0) if value else None
+
+
 @bp.post("/lessons/<int:lesson_id>/posts")
 @login_required
 def add(lesson_id: int) -> ResponseReturnValue:
@@ -38,7 +44,7 @@ def add(lesson_id: int) -> ResponseReturnValue:
             current_user,
             lesson,
             request.form.get("body", ""),
-            request.form.get("parent_id", type=int),
+            _parent_id(request.form.get("parent_id", "")),
         )
     except services.DiscussionError as exc:
         flash(services.message(exc), "error")

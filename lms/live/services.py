@@ -4,12 +4,8 @@ Services add and flush, never commit: the view or command commits once. Progress
 imported: confirming attendance sends `signals.attendance_confirmed`, which progress receives.
 """
 
-import csv
-import io
-import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -18,7 +14,6 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import Role, User
-from lms.accounts.services import login_key, unaccent
 from lms.authoring.services import can_edit
 from lms.catalog.models import Course, CourseTrainer, Module
 from lms.db import db, utcnow
@@ -33,15 +28,7 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 TITLE_MAX = 300
 MINUTES_MIN = 15
 MINUTES_MAX = 600
-CSV_MAX_BYTES = 2 * 1024 * 1024
 CONFIRM_VIA = ("list", "csv")
-
-# Header names of an attendance export, compared after `_header()` (unaccented, lowercase, _).
-USERNAME_HEADERS = frozenset({"ten_dang_nhap", "username", "user_name", "tai_khoan", "login"})
-PHONE_HEADERS = frozenset(
-    {"dien_thoai", "so_dien_thoai", "sdt", "phone", "phone_number", "mobile", "telephone"}
-)
-EMAIL_HEADERS = frozenset({"email", "e_mail", "thu_dien_tu", "email_address"})
 
 
 class LiveError(ValueError):
@@ -67,6 +54,10 @@ MESSAGES = {
     "host_not_allowed": _l("Link: links to this site are not allowed."),
     "bad_url": _l("Link: the meeting link is malformed."),
     "not_in_audience": _l("This live session is not for your unit."),
+    "outside_audience": _l(
+        "%(name)s is not in the audience of this live session: their attendance cannot be "
+        "confirmed."
+    ),
     "cancelled": _l("This live session has been cancelled."),
     "has_attendance": _l(
         "Attendance has been confirmed at this session: it can no longer be cancelled."
@@ -84,6 +75,7 @@ MESSAGES = {
     "row_empty": _l("No username, phone or email on this row."),
     "row_not_found": _l("No account matches this row."),
     "row_ambiguous": _l("Several accounts share this email; use the username or phone."),
+    "row_outside_audience": _l("This person is not in the audience of this session."),
 }
 
 
@@ -279,13 +271,39 @@ def get_session_by_public_id(public_id: str) -> LiveSession | None:
 
 def _user_paths(user: User) -> list[str]:
     """Paths of the user's own unit and of every union where they hold a current position."""
-    positions = sa.select(Officer.org_id).where(
-        Officer.user_id == user.id, Officer.ended_on.is_(None)
+    return _paths_of([user.id]).get(user.id, [])
+
+
+def _paths_of(user_ids: list[int]) -> dict[int, list[str]]:
+    """`_user_paths` of several people in one statement."""
+    own = (
+        sa.select(User.id, Organization.path)
+        .join(Organization, Organization.id == User.org_id)
+        .where(User.id.in_(user_ids))
     )
-    condition = Organization.id.in_(positions)
-    if user.org_id is not None:
-        condition = sa.or_(Organization.id == user.org_id, condition)
-    return list(db.session.scalars(sa.select(Organization.path).where(condition)))
+    held = (
+        sa.select(Officer.user_id, Organization.path)
+        .join(Organization, Organization.id == Officer.org_id)
+        .where(Officer.user_id.in_(user_ids), Officer.ended_on.is_(None))
+    )
+    found: dict[int, list[str]] = {}
+    for user_id, path in db.session.execute(sa.union_all(own, held)):
+        found.setdefault(user_id, []).append(path)
+    return found
+
+
+def outside_audience(session: LiveSession, users: list[User]) -> list[User]:
+    """The people among `users` the session is not for: nobody confirms their attendance,
+    so a trainer cannot complete a module for another district by sending its ids."""
+    audience = _audience_paths([session.id]).get(session.id)
+    if not audience or not users:
+        return []
+    paths = _paths_of([u.id for u in users])
+    return [
+        u
+        for u in users
+        if not _always_allowed(u, session) and not _covers(audience, paths.get(u.id, []))
+    ]
 
 
 def _audience_paths(session_ids: list[int]) -> dict[int, list[str]]:
@@ -517,6 +535,9 @@ def confirm_attendance(
     for user_id in ids:
         if user_id not in users:
             raise LiveError("unknown_user", value=user_id)
+    outside = outside_audience(session, [users[i] for i in ids])
+    if outside:
+        raise LiveError("outside_audience", name=outside[0].full_name)
     now = now or utcnow()
     existing = {
         a.user_id: a
@@ -539,9 +560,16 @@ def confirm_attendance(
     module = db.session.get(Module, session.module_id)
     for user in newly:
         attendance_confirmed.send(
-            session, user=user, module=module, covers_module=session.covers_module, when=now
-        )
+            session, user=user, module=module, covers_module=session.covers_module,
+            when=attended_at(session, now),
+        )  # fmt: skip
     return len(newly)
+
+
+def attended_at(session: LiveSession, now: datetime) -> datetime:
+    """When attending counts as done: the session's end, as a class counts on its own day
+    however late it is confirmed (COMP-06); `now` for a confirmation made before the end."""
+    return min(session.start_dt + timedelta(minutes=session.minutes), now)
 
 
 def withdraw_attendance(actor: User, session: LiveSession, user_id: int) -> bool:
@@ -568,122 +596,6 @@ def withdraw_attendance(actor: User, session: LiveSession, user_id: int) -> bool
         session, user=user, module=module, covers_module=session.covers_module, actor=actor
     )
     return True
-
-
-# ---- attendance exports (CSV) --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnmatchedRow:
-    """A CSV row that matched nobody: its number in the file (header = 1) and why."""
-
-    row: int
-    value: str
-    reason: str  # a MESSAGES code: row_empty, row_not_found, row_ambiguous
-
-    @property
-    def message(self) -> str:
-        return str(MESSAGES[self.reason])
-
-
-def _header(name: str) -> str:
-    text = unaccent(unicodedata.normalize("NFC", name or "")).lower().strip()
-    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
-
-
-def _delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def import_attendance_csv(
-    actor: User | None, session: LiveSession, data: bytes
-) -> tuple[list[int], list[UnmatchedRow]]:
-    """Match the rows of a conferencing tool's attendance export to accounts.
-
-    UTF-8 (with or without BOM), comma, semicolon or tab separated, with a header row; each row
-    is matched by username, else phone (any form), else email (only when one account has it).
-    Confirms nobody: the trainer reviews the matches, then `confirm_attendance(via="csv")`."""
-    if not may_manage(actor, session):
-        raise LiveError("forbidden")
-    if len(data) > CSV_MAX_BYTES:
-        raise LiveError("csv_too_large")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LiveError("csv_encoding") from exc
-    text = text.lstrip("\ufeff")
-    if not text.strip():
-        raise LiveError("csv_empty")
-    first_line = text.splitlines()[0]
-    rows = list(csv.reader(io.StringIO(text), delimiter=_delimiter(first_line)))
-    headers = [_header(h) for h in rows[0]]
-    user_col = next((i for i, h in enumerate(headers) if h in USERNAME_HEADERS), None)
-    phone_col = next((i for i, h in enumerate(headers) if h in PHONE_HEADERS), None)
-    email_col = next((i for i, h in enumerate(headers) if h in EMAIL_HEADERS), None)
-    if user_col is None and phone_col is None and email_col is None:
-        raise LiveError("csv_no_columns")
-
-    def cell(row: list[str], col: int | None) -> str:
-        return row[col].strip() if col is not None and col < len(row) else ""
-
-    entries = []  # (row number, username key, phone key, email key, shown value)
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row):
-            continue
-        username, phone, email = cell(row, user_col), cell(row, phone_col), cell(row, email_col)
-        shown = username or phone or email or ";".join(row).strip()
-        entries.append(
-            (
-                number,
-                login_key(username) if username else "",
-                login_key(phone) if phone else "",
-                email.casefold(),
-                shown,
-            )
-        )
-    keys = {e[1] for e in entries if e[1]} | {e[2] for e in entries if e[2]}
-    emails = {e[3] for e in entries if e[3]}
-    by_username: dict[str, int] = {}
-    by_phone: dict[str, int] = {}
-    by_email: dict[str, list[int]] = {}
-    if keys or emails:
-        conditions = []
-        if keys:
-            conditions += [User.username.in_(keys), User.phone.in_(keys)]
-        if emails:
-            conditions.append(sa.func.lower(User.email).in_(emails))
-        for uid, username, phone, email in db.session.execute(
-            sa.select(User.id, User.username, User.phone, User.email).where(sa.or_(*conditions))
-        ):
-            by_username[username.casefold()] = uid
-            if phone:
-                by_phone[phone] = uid
-            if email:
-                by_email.setdefault(email.casefold(), []).append(uid)
-
-    matched: list[int] = []
-    unmatched: list[UnmatchedRow] = []
-    for number, username, phone, email, shown in entries:
-        found = None
-        for key in (username, phone):
-            if key and found is None:
-                found = by_username.get(key) or by_phone.get(key)
-        reason = "row_not_found"
-        if found is None and email:
-            candidates = by_email.get(email, [])
-            if len(candidates) == 1:
-                found = candidates[0]
-            elif len(candidates) > 1:
-                reason = "row_ambiguous"
-        if found is None:
-            if not (username or phone or email):
-                reason = "row_empty"
-            unmatched.append(UnmatchedRow(number, shown, reason))
-        elif found not in matched:
-            matched.append(found)
-    return matched, unmatched
 
 
 # ---- calendar ------------------------------------------------------------------------------

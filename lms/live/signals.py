@@ -5,7 +5,8 @@ from blinker import Namespace
 _signals = Namespace()
 
 # Sent inside the confirming transaction, once per newly confirmed person:
-# attendance_confirmed.send(session, user=user, module=module, covers_module=bool, when=datetime).
+# attendance_confirmed.send(session, user=user, module=module, covers_module=bool, when=datetime),
+# `when` being the session's end (or the confirmation, if that came first): the completion's date.
 # A receiver that writes rows (a completion) adds them to the same session; the caller commits.
 attendance_confirmed = _signals.signal("attendance-confirmed")
 

@@ -1,6 +1,7 @@
 """Pages of live sessions: scheduling and attendance for trainers, joining for learners."""
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -9,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -24,7 +26,9 @@ from lms.authoring.services import can_edit
 from lms.catalog.models import Course, Module
 from lms.db import db
 from lms.forms import EmptyForm
+from lms.inputs import form_id
 from lms.live import (
+    attendance_file,
     models,  # noqa: F401 - registers the tables
     reminders,
     services,
@@ -32,7 +36,7 @@ from lms.live import (
 from lms.live.forms import AttendanceUploadForm, EditForm, ScheduleForm
 from lms.live.models import Attendance, LiveSession
 from lms.live.providers import GoogleMeet, Join, LiveSettings
-from lms.web import error_response
+from lms.web import content_security_policy, error_response, format_number
 
 bp = Blueprint("live", __name__, cli_group=None)
 TEACHERS = (Role.TRAINER, Role.ADMIN)
@@ -254,8 +258,8 @@ def attendance(public_id: str) -> ResponseReturnValue:
             upload.file.errors = [_("Please choose a CSV file.")]
             return _attendance_page(session, upload=upload, status=400)
         try:
-            matched, unmatched = services.import_attendance_csv(
-                current_user, session, file.read(services.CSV_MAX_BYTES + 1)
+            matched, unmatched = attendance_file.import_attendance_csv(
+                current_user, session, file.read(attendance_file.CSV_MAX_BYTES + 1)
             )
         except services.LiveError as exc:
             upload.file.errors = [services.message(exc)]
@@ -264,9 +268,8 @@ def attendance(public_id: str) -> ResponseReturnValue:
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        ids = [int(v) for v in request.form.getlist("user_id")]
-    except ValueError:
+    ids = [form_id(v) for v in request.form.getlist("user_id")]
+    if None in ids:
         abort(400)
     via = request.form.get("via", "list")
     if not ids:
@@ -279,7 +282,7 @@ def attendance(public_id: str) -> ResponseReturnValue:
         flash(services.message(exc), "error")
         return _attendance_page(session, status=400)
     db.session.commit()
-    flash(_("Attendance confirmed for %(num)d people.", num=count), "success")
+    flash(_("Attendance confirmed for %(num)s people.", num=format_number(count)), "success")
     return redirect(url_for("live.attendance", public_id=session.public_id))
 
 
@@ -329,16 +332,32 @@ def join(public_id: str) -> ResponseReturnValue:
     # The public address, as in invitations: the request may have come through an intranet name.
     base = str(current_app.config["BASE_URL"]).rstrip("/")
     page_url = base + url_for("live.join", public_id=session.public_id)
-    return render_template(
-        "live/join.html",
-        session=session,
-        module=module,
-        form=EmptyForm(),
-        settings=_settings(),
-        attending=attending,
-        manage=services.may_manage(current_user, session),
-        share=reminders.share_text(session, module, page_url) if sharing else None,
+    response = make_response(
+        render_template(
+            "live/join.html",
+            session=session,
+            module=module,
+            form=EmptyForm(),
+            settings=_settings(),
+            attending=attending,
+            manage=services.may_manage(current_user, session),
+            share=reminders.share_text(session, module, page_url) if sharing else None,
+        )
     )
+    # The join button's answer redirects to a meeting that opens in its own page: browsers
+    # hold form redirects to the form-action of the CSP, so that origin must be allowed.
+    origin = _meeting_origin(session, _settings())
+    if origin:
+        response.headers["Content-Security-Policy"] = content_security_policy(origin)
+    return response
+
+
+def _meeting_origin(session: LiveSession, settings: LiveSettings) -> str | None:
+    """The origin of a meeting that opens in its own page (None when it is embedded here)."""
+    if session.provider == "jitsi":
+        return f"https://{settings.jitsi_host}" if settings.public_jitsi else None
+    host = urlsplit(session.location).netloc
+    return f"https://{host}" if host else None
 
 
 @bp.post("/live/<public_id>/join")

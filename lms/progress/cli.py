@@ -35,6 +35,13 @@ def _importer(username: str | None) -> User | None:
 
 
 def _report(name: str, plan: imports.Plan) -> None:
+    for planned in plan.to_record:
+        if planned.replaces is not None:
+            earlier = format_vn_date(planned.replaces.completed_dt)
+            click.echo(
+                f"{name}, dòng {planned.row}: {planned.user.username} / {planned.module.slug}: "
+                f"thay lần hoàn thành ngày {earlier} bằng lớp ngày {format_vn_date(planned.day)}"
+            )
     for item in plan.kept:
         reason = (
             f"đã hoàn thành ngày {format_vn_date(item.existing.completed_dt)}, giữ nguyên"

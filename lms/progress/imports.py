@@ -4,8 +4,10 @@ Columns (shared/DESIGN.md §6), compared unaccented and lowercase, with aliases:
 or `dien_thoai` (who; the username wins when both are filled), `chuyen_de` (module slug),
 `ngay` (dd/mm/yyyy), `lop` (the class); optional `khoa` (course slug, default the newest
 published course) and `ghi_chu` (an evidence note). All or nothing: any invalid row and nothing
-is recorded; every error names its row. A standing completion of the same module is kept and
-reported; when the file names a person and module twice, the earliest date is used.
+is recorded; every error names its row. The earliest date wins: a standing completion of the
+same module from the class day or before is kept and reported; one dated later is revoked (with
+the reason, kept on record) and the class recorded instead; a person and module named twice in
+the file use the earlier row.
 """
 
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from lms.accounts.models import User
 from lms.accounts.phones import InvalidPhone, normalise_phone
 from lms.accounts.services import login_key
 from lms.catalog.models import Module
-from lms.db import db
+from lms.db import VN_TZ, db
 from lms.orgs import services as orgs
 from lms.progress import external, services
 from lms.progress.models import Completion, CompletionSource
@@ -54,6 +56,9 @@ class Planned:
     day: date
     class_name: str
     note: str | None = None
+    # A standing completion dated after this class: the earliest date wins, so it is revoked
+    # (kept on record with the reason) and this row recorded in its place.
+    replaces: Completion | None = None
 
 
 @dataclass
@@ -256,19 +261,27 @@ class _Checker:
         return text
 
     def _sort_out(self, good: list[Planned]) -> None:
-        """Earliest date first per person and module; standing completions are kept."""
+        """The earliest date wins per person and module: a standing completion from the same
+        day or earlier is kept; a later one gives way to the class in the file."""
         standing = _standing({p.user.id for p in good}, {p.module.id for p in good})
         seen: set[tuple[int, int]] = set()
         for item in sorted(good, key=lambda p: (p.day, p.row)):
             key = (item.user.id, item.module.id)
-            if key in standing or key in seen:
-                kept = Kept(item.row, item.user, item.module, item.day, standing.get(key))
+            existing = standing.get(key)
+            if key in seen or (existing is not None and vn_day(existing) <= item.day):
+                kept = Kept(item.row, item.user, item.module, item.day, existing)
                 self.plan_.kept.append(kept)
             else:
                 seen.add(key)
+                item.replaces = existing
                 self.plan_.to_record.append(item)
         self.plan_.to_record.sort(key=lambda p: p.row)
         self.plan_.kept.sort(key=lambda k: k.row)
+
+
+def vn_day(completion: Completion) -> date:
+    """The day a completion counts, in Vietnam time."""
+    return completion.completed_dt.astimezone(VN_TZ).date()
 
 
 def _standing(user_ids: set[int], module_ids: set[int]) -> dict[tuple[int, int], Completion]:
@@ -288,18 +301,26 @@ def apply_import(actor: User | None, plan: Plan) -> list[Completion]:
     """Record what the plan says (only a plan without errors); the caller commits once."""
     if not plan.ok:
         raise ValueError("a plan with errors cannot be applied")
-    recorded = [
-        services.record_completion(
-            item.user,
-            item.module,
-            CompletionSource.EXTERNAL,
-            recorded_by=actor,
-            note=item.note,
-            when=external.class_start(item.day),
-            class_name=item.class_name,
+    recorded = []
+    for item in plan.to_record:
+        if item.replaces is not None:
+            reason = _(
+                "Replaced by an earlier completion: the class “%(name)s” on %(date)s.",
+                name=item.class_name,
+                date=item.day.strftime("%d/%m/%Y"),
+            )
+            services.revoke_completion(item.replaces, actor, reason, fall_back_online=False)
+        recorded.append(
+            services.record_completion(
+                item.user,
+                item.module,
+                CompletionSource.EXTERNAL,
+                recorded_by=actor,
+                note=item.note,
+                when=external.class_start(item.day),
+                class_name=item.class_name,
+            )
         )
-        for item in plan.to_record
-    ]
     audit.log_event(
         "completions.imported",
         recorded=len(recorded),

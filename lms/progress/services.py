@@ -26,6 +26,7 @@ from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
 from lms.progress import rules, standing
 from lms.progress.models import BlockResponse, Completion, CompletionSource, LessonProgress
+from lms.quizzes.models import Quiz
 
 # A revisit refreshes "last seen" at most this often, so reading a lesson costs no write.
 VISIT_REFRESH = timedelta(minutes=10)
@@ -340,18 +341,31 @@ def complete_lesson(user: User, lesson: Lesson) -> Completion | None:
     missing = rules.unanswered_reflections(user, [lesson.id])
     if missing:
         raise ProgressError("reflection_missing")
-    progress = db.session.scalars(
+    progress = _progress_of(user, lesson)
+    if progress is None:
+        with db.session.begin_nested() as nested:
+            progress = LessonProgress(
+                user_id=user.id, lesson_id=lesson.id, module_id=lesson.module_id
+            )
+            db.session.add(progress)
+            try:
+                db.session.flush()
+            except sa.exc.IntegrityError:
+                nested.rollback()  # marked done twice at once: use the other request's row
+                progress = None
+        progress = progress or _progress_of(user, lesson)
+    if progress is not None and progress.completed_dt is None:
+        progress.completed_dt = utcnow()
+    db.session.flush()
+    return complete_module_if_done(user, lesson.module)
+
+
+def _progress_of(user: User, lesson: Lesson) -> LessonProgress | None:
+    return db.session.scalars(
         sa.select(LessonProgress).where(
             LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id
         )
     ).first()
-    if progress is None:
-        progress = LessonProgress(user_id=user.id, lesson_id=lesson.id, module_id=lesson.module_id)
-        db.session.add(progress)
-    if progress.completed_dt is None:
-        progress.completed_dt = utcnow()
-    db.session.flush()
-    return complete_module_if_done(user, lesson.module)
 
 
 def complete_module_if_done(user: User, module: Module) -> Completion | None:
@@ -381,7 +395,7 @@ def record_completion(
     if existing is not None:
         return existing
     now = utcnow()
-    completion = Completion(
+    completion: Completion | None = Completion(
         user_id=user.id,
         module_id=module.id,
         source=source,
@@ -399,7 +413,9 @@ def record_completion(
             db.session.flush()
         except sa.exc.IntegrityError:
             nested.rollback()  # a concurrent request completed it first: keep that one
-            return completions_of(user, [module.id])[module.id]
+            completion = None
+    if completion is None:  # read after the savepoint has closed, as the session requires
+        return completions_of(user, [module.id])[module.id]
     standing.refresh_for(user.id, module)  # coverage aggregates, in this same transaction
     audit.log_event("completion.recorded", user=user.id, module=module.id, source=source.value)
     from lms.progress.certificates import issue_certificates
@@ -408,19 +424,40 @@ def record_completion(
     return completion
 
 
-def revoke_completion(completion: Completion, actor: User, reason: str) -> None:
-    """Withdraw a completion, with a reason; the row stays for the record."""
+def revoke_completion(
+    completion: Completion, actor: User | None, reason: str, *, fall_back_online: bool = True
+) -> None:
+    """Withdraw a completion, with a reason; the row stays for the record. `actor` None is the
+    command line. `fall_back_online=False` when another completion is about to replace it."""
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("a reason is required to revoke a completion")
     completion.revoked_dt = utcnow()
-    completion.revoked_by_id = actor.id
+    completion.revoked_by_id = actor.id if actor else None
     completion.revoke_reason = reason[:500]
     db.session.flush()
     standing.refresh(completion.user_id, _course_of(completion.module_id))
     audit.log_event(
-        "completion.revoked", completion=completion.id, by=actor.username, reason=reason
+        "completion.revoked",
+        completion=completion.id,
+        by=actor.username if actor else "cli",
+        reason=reason,
     )
+    if fall_back_online and completion.source != CompletionSource.ONLINE:
+        _complete_online_instead(completion)
+
+
+def _complete_online_instead(completion: Completion) -> None:
+    """A live or external completion taken back from someone whose own online work meets the
+    module's rules: that work completes it now (while the other one stood, finishing the
+    lessons wrote nothing). A module with no lessons and no quiz is never done online."""
+    module = db.session.get(Module, completion.module_id)
+    lessons = sa.select(Lesson.id).where(Lesson.module_id == module.id, Lesson.retired.is_(False))
+    quizzes = sa.select(Quiz.id).where(Quiz.module_id == module.id)
+    if not db.session.scalar(sa.select(sa.or_(lessons.exists(), quizzes.exists()))):
+        return
+    user = db.session.get(User, completion.user_id)
+    complete_module_if_done(user, module)  # type: ignore[arg-type]
 
 
 def _course_of(module_id: int) -> int:

@@ -22,6 +22,7 @@ from lms.progress.forms import (
     ExternalCompletionForm,
     RevokeForm,
 )
+from lms.web import format_number
 
 bp = Blueprint("completions", __name__, cli_group=None)
 bp.add_app_template_global(external.source_label, "source_label")
@@ -63,6 +64,19 @@ def _back_to(person: User) -> ResponseReturnValue:
     return redirect(url_for("orgs.person", user_id=person.id) + "#completions")
 
 
+# Refusals about one field are shown next to it, under its label; the rest above the form.
+FIELD_OF = {"bad_date": "day", "future_date": "day", "missing_date": "day",
+            "missing_class": "class_name", "class_too_long": "class_name", "note_too_long": "note",
+            "evidence_empty": "evidence", "evidence_too_big": "evidence",
+            "evidence_type": "evidence"}  # fmt: skip
+
+
+def _show_error(form: ExternalCompletionForm, exc: external.RecordError) -> None:
+    field = form[FIELD_OF[exc.code]] if exc.code in FIELD_OF else None
+    errors = field.errors if field is not None else form.form_errors
+    errors.append(external.message(exc))  # type: ignore[union-attr]
+
+
 @bp.route("/people/<int:user_id>/completions", methods=["GET", "POST"])
 @require_role(*STAFF_ROLES)
 def person(user_id: int) -> ResponseReturnValue:
@@ -80,7 +94,7 @@ def person(user_id: int) -> ResponseReturnValue:
                 note=form.note.data, evidence=data,
             )  # fmt: skip
         except external.RecordError as exc:
-            form.form_errors.append(external.message(exc))
+            _show_error(form, exc)
         else:
             db.session.commit()
             flash(_("Completion of “%(module)s” recorded.", module=module.title), "success")
@@ -170,8 +184,8 @@ def apply_import() -> ResponseReturnValue:
     recorded = imports.apply_import(current_user, plan)
     db.session.commit()
     flash(
-        _("%(num)d completions recorded, %(kept)d kept as they were.", num=len(recorded),
-          kept=len(plan.kept)),
+        _("%(num)s completions recorded, %(kept)s kept as they were.",
+          num=format_number(len(recorded)), kept=format_number(len(plan.kept))),
         "success",
     )  # fmt: skip
     return redirect(url_for("completions.import_file"))

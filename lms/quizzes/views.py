@@ -1,6 +1,5 @@
 """Taking a module's quiz: overview, start or resume, the attempt page, save, submit, review."""
 
-import contextlib
 import functools
 import sqlite3
 import time
@@ -15,7 +14,7 @@ from flask_login import current_user, login_required
 from flask_login.utils import login_url
 from werkzeug.routing import BuildError
 
-from lms.db import db, write_lock_first
+from lms.db import db
 from lms.forms import EmptyForm
 from lms.quizzes import services
 from lms.quizzes.forms import AnswersForm
@@ -34,11 +33,8 @@ def _committed(action: Callable[[], T], tries: int = 5) -> T:
     """
     for n in range(tries):
         try:
-            # A retry takes SQLite's write lock first, so it waits its turn instead of failing
-            # again when more writers come in (5 tries were not always enough under load).
-            with write_lock_first() if n else contextlib.nullcontext():
-                result = action()
-                db.session.commit()
+            result = action()
+            db.session.commit()
             return result
         except sa.exc.OperationalError as exc:
             db.session.rollback()

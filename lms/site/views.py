@@ -1,12 +1,11 @@
 import logging
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lms.accounts.models import Role
-from lms.db import db
+from lms.db import health
 from lms.live import services as live_services
 from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
@@ -54,11 +53,8 @@ def _requirement(positions: list) -> str:
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError as exc:
-        db.session.rollback()
-        log.error("health check: database unavailable (%s)", type(exc).__name__)
+    if not health():
+        log.error("health check: database unavailable", extra={"event": "db.unavailable"})
         return jsonify(status="error", db="unavailable"), 503
     return jsonify(status="ok", db="ok")
 

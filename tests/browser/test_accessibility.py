@@ -217,3 +217,25 @@ def test_completion_pages_on_a_phone(page: Page, live_server: LiveServer, shoot:
         response = page.goto(path)
         assert response is not None and response.status == 200
         check_page(page, shoot, f"completions-{name}")
+
+
+@pytest.mark.parametrize(
+    ("role", "username", "paths"),
+    [
+        ("admin", "admin", ("/", "/live/", "/reports/coverage")),
+        ("staff", "canbo.dmc", ("/", "/live/", "/reports/coverage", "/completions/import")),
+        ("trainer", "giangvien", ("/", "/live/", "/teach/")),
+        ("learner", "0901000009", ("/live/",)),
+    ],
+)
+def test_each_role_s_menu_and_pages_on_a_phone(
+    role: str, username: str, paths: tuple[str, ...], page: Page, shoot: Shots
+) -> None:
+    """The menu grows with the role (the administrator's has eight entries): at 360 px it
+    wraps instead of pushing the page sideways, on the new pages of every role too."""
+    sign_in(page, username)
+    for path in paths:
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        assert page.locator("nav.nav a").first.is_visible()
+        check_page(page, shoot, f"{role}{path.replace('/', '-').rstrip('-')}")

@@ -1,5 +1,6 @@
 """Journey 1: the chairperson of a non-state union (demo learner 0901000001) studies the
-orientation module on a 360×740 touch phone, from sign-in to the certificate's PDF.
+orientation module on a 360×740 touch phone, from sign-in to the certificate's PDF, then opens
+the join page of a live session for her district.
 
 Every page is screenshotted; the page fixture fails the test on any dialog, console error (CSP
 violations included) or server error along the way.
@@ -234,5 +235,41 @@ def test_chairperson_studies_the_orientation_module_on_a_phone(
     with open(download.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
 
+    # A live session for her district: from the home page to its join page.
+    title = _session_for_her_district(live_server)
+    page.get_by_role("link", name="Trang chủ").tap()
+    upcoming = page.locator(".live-upcoming")
+    upcoming.get_by_role("link", name=title).tap()
+    page.wait_for_url(re.compile(r"/live/[0-9a-f]{32}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(page.locator(".live-facts")).to_contain_text("19:30")
+    expect(page.get_by_role("button", name="Vào phòng học")).to_be_visible()
+    expect(page.get_by_role("link", name="Thêm vào lịch (.ics)")).to_be_visible()
+    expect(page.locator("#share")).to_have_count(0)  # learners get no share box
+    shoot(page, "live-join-page")
+
     elapsed = time.monotonic() - started
     assert elapsed < 60, f"the journey took {elapsed:.1f} s"
+
+
+def _session_for_her_district(live_server: LiveServer) -> str:
+    """Tomorrow 19:30 Vietnam time, for the units of Dương Minh Châu, by the demo trainer."""
+    from datetime import datetime, timedelta
+
+    from lms.accounts.models import User
+    from lms.catalog.models import Module
+    from lms.live import services as live
+    from lms.live.providers import LiveSettings
+
+    title = "Hỏi đáp về thỏa ước lao động tập thể"
+    with live_server.app.app_context():
+        trainer = db.session.scalars(sa.select(User).where(User.username == "giangvien")).one()
+        module = db.session.scalars(sa.select(Module).where(Module.slug == "dinh-huong")).one()
+        day = datetime.now(live.VN).date() + timedelta(days=1)
+        start = datetime(day.year, day.month, day.day, 19, 30)
+        live.schedule(
+            trainer, module, title=title, start_local=start, minutes=60, provider="jitsi",
+            audience_codes=["DMC"], settings=LiveSettings(),
+        )  # fmt: skip
+        db.session.commit()
+    return title

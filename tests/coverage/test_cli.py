@@ -46,3 +46,12 @@ def test_exit_codes(runner, scenario) -> None:
     assert run(runner, "--course", "khong-co").exit_code == 1
     assert run(runner, "--as-of", "hôm qua").exit_code == 2
     assert run(runner, "--format", "pdf").exit_code == 2
+
+
+def test_the_command_line_export_is_logged(runner, scenario, caplog) -> None:
+    with caplog.at_level("INFO", logger="lms.audit"):
+        assert run(runner, "--org", "A", "--format", "csv").exit_code == 0
+    assert any(
+        getattr(r, "event", "") == "coverage.exported" and "by=cli" in r.getMessage()
+        for r in caplog.records
+    )

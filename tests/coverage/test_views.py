@@ -200,9 +200,13 @@ def test_a_bad_day_is_refused_with_the_typed_value_kept(staff_a) -> None:
     assert staff_a.get("/reports/coverage?status=xyz").status_code == 400
 
 
-def test_exports_are_logged(staff_a, caplog) -> None:
+@pytest.mark.parametrize("path", [URL + "&format=csv", URL + "&format=xlsx",
+                                  URL + "&format=json", "/reports/coverage/print"])  # fmt: skip
+def test_exports_are_logged(staff_a, caplog, path: str) -> None:
+    """EXP-03 / LOG-01: every way the units leave the dashboard (the JSON and the printable
+    report carry the chairs' names too) is logged with its scope."""
     with caplog.at_level("INFO", logger="lms.audit"):
-        staff_a.get(URL + "&format=csv").get_data()
+        staff_a.get(path).get_data()
     assert any(
         getattr(r, "event", "") == "coverage.exported" and "scope=A" in r.getMessage()
         for r in caplog.records

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from lms.accounts.models import Role
 from lms.catalog.models import CourseTrainer
 from lms.db import db
-from lms.live import services
+from lms.live import attendance_file, services
 from lms.live.models import Attendance, LiveAudience, LiveSession
 from lms.live.providers import LiveSettings
 from lms.live.signals import attendance_confirmed
@@ -185,7 +185,8 @@ CSV_EXPORT = (
 def test_csv_import_matches_username_and_phone_and_reports_the_rest(world) -> None:
     by_phone = make_user(phone="0912345678", org=world["a_union"])
     session = _schedule(world)
-    matched, unmatched = services.import_attendance_csv(world["trainer"], session, CSV_EXPORT)
+    trainer = world["trainer"]
+    matched, unmatched = attendance_file.import_attendance_csv(trainer, session, CSV_EXPORT)
     assert matched == [world["a_chair"].id, by_phone.id]
     assert [(u.row, u.reason) for u in unmatched] == [(4, "row_not_found"), (6, "row_empty")]
     assert unmatched[0].value == "0987 000 111"
@@ -196,15 +197,15 @@ def test_csv_import_matches_username_and_phone_and_reports_the_rest(world) -> No
 def test_csv_import_with_commas_and_english_headers(world) -> None:
     session = _schedule(world)
     data = b"Name,Username,Phone\nA,chutich_b,\n"
-    assert services.import_attendance_csv(None, session, data) == ([world["b_chair"].id], [])
+    assert attendance_file.import_attendance_csv(None, session, data) == ([world["b_chair"].id], [])
     with pytest.raises(services.LiveError) as caught:
-        services.import_attendance_csv(None, session, b"Name,Minutes\nA,30\n")
+        attendance_file.import_attendance_csv(None, session, b"Name,Minutes\nA,30\n")
     assert caught.value.code == "csv_no_columns"
     with pytest.raises(services.LiveError) as caught:
-        services.import_attendance_csv(None, session, "Tên đăng nhập\nx\n".encode("utf-16"))
+        attendance_file.import_attendance_csv(None, session, "Tên đăng nhập\nx\n".encode("utf-16"))
     assert caught.value.code == "csv_encoding"
     with pytest.raises(services.LiveError) as caught:
-        services.import_attendance_csv(make_user(), session, data)
+        attendance_file.import_attendance_csv(make_user(), session, data)
     assert caught.value.code == "forbidden"
 
 

@@ -299,6 +299,28 @@ def test_trainer_confirms_from_a_csv_export(client, world) -> None:
     assert bad.status_code == 400
 
 
+def test_nobody_outside_the_audience_is_confirmed_by_swapping_ids(client, world) -> None:
+    """The session is for district A: posting the id of B's chair (or matching it from a file)
+    confirms nothing and completes nothing for district B (AC-03)."""
+    session = _scheduled(client)
+    outsider = world["b_chair"]
+    client.login("giangvien")
+    url = f"/live/{session.public_id}/attendance"
+    ids = {"user_id": [str(world["a_chair"].id), str(outsider.id)]}
+    response = client.post_form(url, ids)
+    assert response.status_code == 400
+    assert "không thuộc đối tượng của buổi học trực tuyến này" in response.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Completion)) == 0
+    import io
+
+    data = f"ten_dang_nhap\n{outsider.username}\n".encode()
+    page = client.post_form(url, {"file": (io.BytesIO(data), "diem-danh.csv")},
+                            content_type="multipart/form-data")  # fmt: skip
+    assert f'value="{outsider.id}" checked' not in page.text
+    assert "Người này không thuộc đối tượng của buổi học" in page.text
+
+
 def test_attendance_page_is_for_the_course_trainers_only(client, world) -> None:
     session = _scheduled(client)
     for username in ("giangvien2", "chutich_a"):

@@ -113,3 +113,17 @@ def test_withdraw_over_http_for_the_course_trainer_only(client, world) -> None:
     again = client.post_form(url, {"withdraw": world["chair"].id}, follow_redirects=True)
     assert "chưa được xác nhận" in again.get_data(as_text=True)
     assert client.post_form(url, {"withdraw": "x"}).status_code == 400
+
+
+def test_withdrawing_a_covering_session_leaves_the_online_completion_earned_since(world) -> None:
+    """The covering session completed the module first, so finishing its lessons later wrote
+    nothing; once the confirmation is withdrawn, that online work completes the module."""
+    module = world["live_module"]
+    module.requires_live = False
+    session = world["schedule"](module, covers_module=True)
+    chair, trainer = world["chair"], world["trainer"]
+    services.confirm_attendance(trainer, session, [chair.id], now=NOW)
+    progress.complete_lesson(chair, world["lesson"])
+    assert [c.source for c in _standing(chair, module)] == [CompletionSource.LIVE]
+    services.withdraw_attendance(trainer, session, chair.id)
+    assert [c.source for c in _standing(chair, module)] == [CompletionSource.ONLINE]

@@ -3,6 +3,7 @@ day it was entered, evidence checked by content and served only to staff in scop
 one with an audited reason. District B's staff can do none of it for district A (AC-03)."""
 
 import logging
+import re
 from datetime import datetime
 
 import pytest
@@ -12,6 +13,7 @@ from lms.db import VN_TZ, db, vn_today
 from lms.progress import evidence, external
 from lms.progress import services as progress
 from lms.progress.models import Completion, CompletionSource
+from tests.factories import make_lesson
 from tests.progress.conftest import PDF, PNG, days_ago
 
 
@@ -126,7 +128,9 @@ def test_bad_input_is_refused_with_the_typed_data_kept(client, records, changes,
     response = client.post_form(f"/people/{person.id}/completions", form)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert expected in page
+    # Next to the field it is about, which the field's label names.
+    [field] = changes
+    assert expected in re.search(rf'id="{field}-error">([^<]*)<', page)[1]
     if form["class_name"].strip():
         assert 'value="Lớp học ở Tây Ninh"' in page
     assert "Danh sách điểm danh có chữ ký" in page
@@ -213,6 +217,23 @@ def test_a_revoked_module_can_be_recorded_again(records) -> None:
     assert progress.completions_of(records["chair_a"], [records["wages"].id]) == {
         records["wages"].id: second
     }
+
+
+def test_revoking_a_class_leaves_the_module_done_online_meanwhile(records) -> None:
+    """Finishing the lessons while the class stood wrote nothing; revoked, the class gives way
+    to the online work. A module with nothing to do online is not completed that way."""
+    person, wages = records["chair_a"], records["wages"]
+    lesson = make_lesson(wages)
+    first = external.record_external(records["admin"], person, wages, day=days_ago(9),
+                                     class_name="Lớp A")  # fmt: skip
+    progress.complete_lesson(person, lesson)
+    external.revoke(records["admin"], first, "Không dự lớp")
+    [online] = progress.completions_of(person, [wages.id]).values()
+    assert online.source == CompletionSource.ONLINE and online.id != first.id
+    aware = external.record_external(records["admin"], person, records["awareness"],
+                                     day=days_ago(9), class_name="Lớp A")  # fmt: skip
+    external.revoke(records["admin"], aware, "Không dự lớp")
+    assert progress.completions_of(person, [records["awareness"].id]) == {}
 
 
 @pytest.mark.parametrize(

@@ -122,7 +122,10 @@ def test_existing_completions_are_kept_and_duplicates_use_the_earliest_date(
     runner, records, tmp_path
 ) -> None:
     chair = records["chair_a"]
-    online = progress.record_completion(chair, records["awareness"], CompletionSource.ONLINE)
+    earlier = datetime.combine(days_ago(120), datetime.min.time(), tzinfo=VN_TZ)
+    online = progress.record_completion(
+        chair, records["awareness"], CompletionSource.ONLINE, when=earlier
+    )
     db.session.commit()
     data = _csv([
         "ten_dang_nhap,chuyen_de,ngay,lop",
@@ -138,6 +141,28 @@ def test_existing_completions_are_kept_and_duplicates_use_the_earliest_date(
     wages = _standing(chair, records["wages"])
     assert wages.class_name == "Lớp trước"
     assert wages.completed_dt.astimezone(VN_TZ).date() == days_ago(20)
+
+
+def test_a_later_standing_completion_gives_way_to_an_earlier_class(
+    runner, records, tmp_path
+) -> None:
+    chair = records["chair_a"]
+    online = progress.record_completion(chair, records["awareness"], CompletionSource.ONLINE)
+    db.session.commit()
+    data = _csv([
+        "ten_dang_nhap,chuyen_de,ngay,lop",
+        f"0912000001,nhan-thuc,{_vn(days_ago(90))},Lớp tỉnh",
+    ], sep=",", bom=False)  # fmt: skip
+    dry = runner.invoke(args=["import-completions", _write(tmp_path, data), "--dry-run"])
+    assert "thay lần hoàn thành ngày" in dry.output and online.revoked_dt is None
+    result = runner.invoke(args=["import-completions", _write(tmp_path, data)])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    standing = _standing(chair, records["awareness"])
+    assert standing.source == CompletionSource.EXTERNAL and standing.class_name == "Lớp tỉnh"
+    assert standing.completed_dt.astimezone(VN_TZ).date() == days_ago(90)
+    revoked = db.session.get(Completion, online.id)
+    assert revoked.revoked_dt is not None and "Lớp tỉnh" in revoked.revoke_reason
 
 
 def test_dry_run_records_nothing(runner, records, tmp_path) -> None:
@@ -196,6 +221,15 @@ def _upload(client, data: bytes, name: str = "lop.csv"):  # type: ignore[no-unty
                             content_type="multipart/form-data")  # fmt: skip
 
 
+def test_web_preview_says_which_later_completion_is_replaced(client, records) -> None:
+    progress.record_completion(records["chair_a"], records["wages"], CompletionSource.ONLINE)
+    db.session.commit()
+    data = _csv(["Điện thoại;Chuyên đề;Ngày;Lớp", f"0912000001;tien-luong;{_vn(days_ago(7))};Lớp"])
+    client.login("canbo.a")
+    page = _upload(client, data).get_data(as_text=True)
+    assert f"thay lần hoàn thành ngày {_vn(days_ago(0))}" in page
+
+
 def test_web_preview_then_apply(client, records) -> None:
     data = _csv(["Điện thoại;Chuyên đề;Ngày;Lớp", f"0912000001;tien-luong;{_vn(days_ago(7))};Lớp"])
     client.login("canbo.a")
@@ -209,6 +243,18 @@ def test_web_preview_then_apply(client, records) -> None:
     assert applied.status_code == 302
     assert _standing(records["chair_a"], records["wages"]).recorded_by_id == records["staff_a"].id
     assert "Đã ghi nhận 1 lượt hoàn thành" in client.get("/completions/import").get_data(True)
+
+
+def test_web_counts_are_written_the_vietnamese_way(client, records) -> None:
+    """1.000, not 1000: a class list naming one person a thousand and one times."""
+    row = f"0912000001;tien-luong;{_vn(days_ago(7))};Lớp"
+    data = _csv(["dien_thoai;chuyen_de;ngay;lop"] + [row] * 1001)
+    client.login("canbo.a")
+    page = _upload(client, data).get_data(as_text=True)
+    assert "Sẽ ghi nhận 1 lượt hoàn thành; 1.000 dòng không ghi nhận gì." in page
+    payload = re.search(r'name="payload" type="hidden" value="([^"]+)"', page)[1]
+    client.post_form("/completions/import/apply", {"payload": payload})
+    assert "giữ nguyên 1.000" in client.get("/completions/import").get_data(True)
 
 
 def test_web_upload_refuses_people_of_another_district(client, records) -> None:

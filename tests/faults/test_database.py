@@ -1,0 +1,207 @@
+"""REL-01: the database down, unreadable or locked gives a Vietnamese 503 with a support id,
+/healthz says so, nothing is half-written, and the same app recovers once the fault is gone.
+
+Each test runs the app on a brand-new database of the backend under test (real commits) and
+causes a real fault: a SQLite file replaced by junk or held under a write lock by another
+process; a PostgreSQL database that refuses connections, a killed server connection, a table
+locked by another session.
+"""
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+
+from lms import create_app
+from lms.db import db
+from tests.conftest import PG_URL, Client, base_config, fresh_database
+from tests.factories import make_user
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# Short, so that a request held by a lock gives up quickly in the tests (production: 5 s).
+LOCK_WAIT_MS = 300
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+    """The app on a fresh, migrated database with one learner; yields (app, database URL)."""
+    with fresh_database(tmp_path, "lms_fault") as url:
+        app = create_app(base_config(url) | {"DATABASE_LOCK_TIMEOUT_MS": LOCK_WAIT_MS})
+        app.test_client_class = Client
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS))
+            make_user("hocvien.loi")
+            db.session.commit()
+            db.session.remove()
+        try:
+            yield app, url
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+def sessions_in(app: Flask) -> int:
+    with app.app_context():
+        count = db.session.scalar(sa.text("SELECT count(*) FROM user_session"))
+        db.session.remove()
+    return int(count or 0)
+
+
+def assert_unavailable_page(response) -> None:  # type: ignore[no-untyped-def]
+    """The 503 page: Vietnamese, the support id of this very request, nothing technical."""
+    assert response.status_code == 503
+    text = response.get_data(as_text=True)
+    assert "Hệ thống tạm thời gián đoạn" in text
+    support_id = response.headers["X-Request-Id"]
+    assert f"Khi liên hệ hỗ trợ, xin cho biết mã này: {support_id}" in text
+    for leak in ("Traceback", "sqlite", "psycopg", "locked", "SELECT", "INSERT"):
+        assert leak not in text
+
+
+def assert_healthz(client: Client, status: int) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == status
+    expected = {"status": "ok", "db": "ok"} if status == 200 else {
+        "status": "error", "db": "unavailable"
+    }  # fmt: skip
+    assert response.get_json() == expected
+
+
+def sign_in(client: Client):  # type: ignore[no-untyped-def]
+    return client.login("hocvien.loi")
+
+
+# -- SQLite ------------------------------------------------------------------------------------
+
+
+def sqlite_path(url: str) -> Path:
+    return Path(sa.make_url(url).database or "")
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_write_lock_held_elsewhere_then_released(served) -> None:
+    """Another process (a maintenance script, a copy tool) holds the write lock: a sign-in, which
+    writes its session, gets the 503 page and writes nothing; once released, it works."""
+    app, url = served
+    client = app.test_client()
+    holder = sqlite3.connect(sqlite_path(url), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        assert_unavailable_page(sign_in(client))
+        assert client.get("/login").status_code == 200  # reading still works
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert sessions_in(app) == 0
+    assert sign_in(client).status_code == 302
+    assert sessions_in(app) == 1
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_file_unreadable_then_put_back(served) -> None:
+    """The database file is replaced by junk (a botched copy): /healthz and the pages say the
+    system is unavailable; once the real file is back, the same app serves again."""
+    app, url = served
+    path = sqlite_path(url)
+    client = app.test_client()
+    assert_healthz(client, 200)
+    aside = path.with_suffix(".aside")
+    with app.app_context():
+        db.engine.dispose()  # the copy tool works on a closed file
+    os.replace(path, aside)
+    path.write_bytes(b"this is not a database\n" * 200)
+    try:
+        assert_healthz(client, 503)
+        assert_unavailable_page(sign_in(client))
+    finally:
+        os.replace(aside, path)
+    assert_healthz(client, 200)
+    assert sign_in(client).status_code == 302
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+def admin_engine() -> sa.Engine:
+    return sa.create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+
+
+def terminate_backends(conn: sa.Connection, database: str) -> int:
+    """Kill every server connection to the database, as an administrator or a crash would."""
+    killed = conn.execute(
+        sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = :name AND pid <> pg_backend_pid()"
+        ),
+        {"name": database},
+    )
+    return int(killed.scalar() or 0)
+
+
+@pytest.mark.postgres_only
+def test_postgresql_connection_killed_is_replaced_without_restart(served) -> None:
+    app, url = served
+    client = app.test_client()
+    assert sign_in(client).status_code == 302
+    assert client.get("/").status_code == 200
+    engine = admin_engine()
+    try:
+        with engine.connect() as conn:
+            assert terminate_backends(conn, sa.make_url(url).database or "") >= 1
+    finally:
+        engine.dispose()
+    # The pool checks a connection before use and replaces the dead one.
+    assert client.get("/").status_code == 200
+    assert_healthz(client, 200)
+
+
+@pytest.mark.postgres_only
+def test_postgresql_down_then_back(served) -> None:
+    """The database refuses connections (a restart, a failover): 503 page and /healthz 503,
+    nothing written; once it accepts connections again the same app serves."""
+    app, url = served
+    name = sa.make_url(url).database or ""
+    client = app.test_client()
+    assert_healthz(client, 200)
+    engine = admin_engine()
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            terminate_backends(conn, name)
+            try:
+                assert_healthz(client, 503)
+                assert_unavailable_page(sign_in(client))
+            finally:
+                conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+    finally:
+        engine.dispose()
+    assert_healthz(client, 200)
+    assert sessions_in(app) == 0
+    assert sign_in(client).status_code == 302
+    assert sessions_in(app) == 1
+
+
+@pytest.mark.postgres_only
+def test_postgresql_table_locked_elsewhere_then_released(served) -> None:
+    """A long migration or a stuck session locks a table: the request gives up after the lock
+    timeout with the 503 page, instead of hanging; once the lock goes, it works."""
+    app, url = served
+    client = app.test_client()
+    holder = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with holder.connect() as conn:
+            conn.execute(sa.text("LOCK TABLE user_session IN ACCESS EXCLUSIVE MODE"))
+            assert_unavailable_page(sign_in(client))
+            conn.rollback()
+    finally:
+        holder.dispose()
+    assert sessions_in(app) == 0
+    assert sign_in(client).status_code == 302
