@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 SECRET_FILE := instance/secret_key
 
-.PHONY: run test install translations extract-messages test-sqlite test-postgres static test-browser test-blackbox clean
+.PHONY: run test install translations extract-messages test-sqlite test-postgres static test-browser test-blackbox clean bench bench-xl
 
 $(BIN)/lms: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ run: install $(SECRET_FILE)
 # bandit's stderr (spurious notes about `# nosec` on findings that span lines) is shown only
 # when it fails, by running it again.
 static: install
-	$(BIN)/ruff check lms tests
+	$(BIN)/ruff check lms tests benchmarks
 	$(BIN)/bandit -q -r lms --severity-level medium 2>/dev/null || $(BIN)/bandit -q -r lms --severity-level medium
 
 # The whole suite: static checks, then on SQLite, then on PostgreSQL when LMS_TEST_DATABASE_URL is set.
@@ -58,6 +58,18 @@ test-browser: install
 
 test-blackbox: install
 	$(BIN)/python -m pytest -q tests/blackbox
+
+# The benchmark suite (not part of `make test`): 15-25 minutes at size S on SQLite and PostgreSQL.
+# Needs wrk (apt-get install wrk) and PostgreSQL at LMS_BENCH_POSTGRES_URL (see README).
+BENCH_ARGS ?=
+bench: install
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m benchmarks.run --size S $(BENCH_ARGS)
+
+# The national scale: 150k learners, 2M completions; medians of three runs (about an hour).
+bench-xl: install
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m benchmarks.run --size XL --seconds 20 --repeat 3 $(BENCH_ARGS)
 
 # After changing user-facing strings: refresh the template and both catalogues, then translate.
 extract-messages: $(BIN)/lms

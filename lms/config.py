@@ -57,6 +57,9 @@ JITSI_TOKEN_MINUTES = 180
 
 PAGE_SIZE = 50
 
+# Benchmarks only: count SQL statements per request into the X-SQL-Statements header.
+COUNT_SQL = False
+
 # Lesson images: at most this many bytes each; stored in UPLOAD_FOLDER (default instance/uploads).
 UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 UPLOAD_FOLDER = ""

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms import audit, config, inputs
+from lms import audit, config, inputs, statement_count
 from lms.db import VN_TZ, db, forget_connections, vn_today
 from lms.markdown import render_plain, sanitise
 
@@ -70,12 +70,14 @@ def database_url(app: Flask) -> str:
 def engine_options(app: Flask) -> dict:
     """Check pooled connections before use (a restarted server or a killed connection is
     replaced without restarting the app) and wait for a lock at most DATABASE_LOCK_TIMEOUT_MS,
-    so that a locked database gives a 503 rather than a request that hangs (REL-01)."""
+    so that a locked database gives a 503 rather than a request that hangs (REL-01); no
+    parallel workers on PostgreSQL, whose cost outweighs their gain on our short statements."""
     wait_ms = int(app.config["DATABASE_LOCK_TIMEOUT_MS"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         connect_args: dict = {"timeout": wait_ms / 1000}  # SQLite's busy timeout
     else:
-        connect_args = {"options": f"-c lock_timeout={wait_ms}"}
+        options = f"-c lock_timeout={wait_ms} -c max_parallel_workers_per_gather=0"
+        connect_args = {"options": options}
     return {"pool_pre_ping": True, "connect_args": connect_args}
 
 
@@ -112,6 +114,7 @@ def init_app(app: Flask) -> None:
     # see the request id in its log line and a body that could be read.
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_secure_headers)
+    statement_count.install(app)  # only when LMS_COUNT_SQL is set
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(PermissionError, _no_scope)

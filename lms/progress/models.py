@@ -72,6 +72,8 @@ class Completion(Model):
             postgresql_where=sa.text("revoked_dt IS NULL"),
         ),
         sa.Index("ix_completion_module_completed", "module_id", "completed_dt"),
+        # A person's completions, revoked ones too (certificates check both): by person.
+        sa.Index("ix_completion_user_module", "user_id", "module_id"),
         # The statements feed pages through completions in the order they were entered.
         sa.Index("ix_completion_recorded", "recorded_dt", "id"),
     )

@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import orm
 
 from lms import audit
 from lms.accounts.models import User
@@ -29,6 +30,7 @@ from lms.quizzes.models import Quiz
 
 # A revisit refreshes "last seen" at most this often, so reading a lesson costs no write.
 VISIT_REFRESH = timedelta(minutes=10)
+_BODIES = (Lesson.body_md, Lesson.body_html, Lesson.draft_md)
 
 
 class ProgressError(ValueError):
@@ -67,9 +69,11 @@ def published_courses() -> list[Course]:
     )
 
 
-def required_kinds(user: User) -> set[ModuleKind]:
-    """Chairs of non-state unions must complete every module; other chairs the awareness one."""
-    chairs = [p for p in orgs.positions_of(user) if p.position == Position.CHAIR]
+def required_kinds(user: User, positions: list | None = None) -> set[ModuleKind]:
+    """Chairs of non-state unions must complete every module; other chairs the awareness one.
+    A page that has loaded the user's positions already passes them (no second query)."""
+    positions = orgs.positions_of(user) if positions is None else positions
+    chairs = [p for p in positions if p.position == Position.CHAIR]
     if any(p.org.sector == Sector.NON_STATE for p in chairs):
         return {ModuleKind.AWARENESS, ModuleKind.CORE}
     return {ModuleKind.AWARENESS} if chairs else set()
@@ -163,6 +167,8 @@ def module_lessons(user: User, module_ids: list[int]) -> dict[int, list[LessonSt
         )
         .where(Lesson.module_id.in_(module_ids), Lesson.retired.is_(False))
         .order_by(Lesson.module_id, Lesson.position, Lesson.id)
+        # Lists need titles and slugs; the bodies (tens of KB a module) stay in the database.
+        .options(*(orm.defer(c, raiseload=True) for c in _BODIES))
     ).all()
     result: dict[int, list[LessonState]] = {i: [] for i in module_ids}
     for lesson, progress in rows:
@@ -190,36 +196,66 @@ def completions_of(user: User, module_ids: list[int]) -> dict[int, Completion]:
 
 
 def course_overview(user: User, course: Course) -> list[ModuleState]:
-    """Every published module of the course with the user's progress (three queries)."""
-    modules = list(
-        db.session.scalars(
-            sa.select(Module)
-            .where(Module.course_id == course.id, Module.status == ModuleStatus.PUBLISHED)
-            .order_by(Module.position, Module.id)
+    """Every published module of the course with the user's progress (four queries)."""
+    return courses_overview(user, [course])[course.id]
+
+
+def courses_overview(
+    user: User, courses: list[Course], kinds: set[ModuleKind] | None = None
+) -> dict[int, list[ModuleState]]:
+    """course_overview for several courses at once: the same queries however many courses."""
+    modules = db.session.scalars(
+        sa.select(Module)
+        .where(
+            Module.course_id.in_([c.id for c in courses]),
+            Module.status == ModuleStatus.PUBLISHED,
         )
-    )
+        .order_by(Module.position, Module.id)
+    ).all()
     ids = [m.id for m in modules]
     lessons, done = module_lessons(user, ids), completions_of(user, ids)
-    kinds = required_kinds(user)
-    return [ModuleState(m, lessons[m.id], done.get(m.id), m.kind in kinds) for m in modules]
+    kinds = required_kinds(user) if kinds is None else kinds
+    result: dict[int, list[ModuleState]] = {c.id: [] for c in courses}
+    for m in modules:
+        result[m.course_id].append(ModuleState(m, lessons[m.id], done.get(m.id), m.kind in kinds))
+    return result
 
 
-def record_visit(user: User, lesson: Lesson, state: LessonState | None) -> None:
-    """Remember that the user opened the lesson (for 'continue where you left off')."""
-    now = utcnow()
-    if state is not None and state.seen:
-        if state.last_seen_dt and state.last_seen_dt > now - VISIT_REFRESH:
-            return
+@dataclass(frozen=True)
+class Visit:
+    """A lesson visit to record: plain values, so it can be written after the page's reads end."""
+
+    user_id: int
+    lesson_id: int
+    module_id: int
+    seen: bool
+
+
+def pending_visit(user: User, lesson: Lesson, state: LessonState | None) -> Visit | None:
+    """The visit to record for 'continue where you left off', or None when a recent one stands
+    (so reading a lesson again costs no write)."""
+    seen = state is not None and state.seen
+    if seen and state.last_seen_dt and state.last_seen_dt > utcnow() - VISIT_REFRESH:  # type: ignore[union-attr,operator]
+        return None
+    return Visit(user.id, lesson.id, lesson.module_id, seen)
+
+
+def record_visit(visit: Visit) -> None:
+    """Write a visit with statements that read nothing first: run in a fresh transaction, SQLite
+    then waits for the write lock instead of refusing a reader that turned writer."""
+    if visit.seen:
         db.session.execute(
             sa.update(LessonProgress)
-            .where(LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id)
-            .values(last_seen_dt=now)
+            .where(
+                LessonProgress.user_id == visit.user_id,
+                LessonProgress.lesson_id == visit.lesson_id,
+            )
+            .values(last_seen_dt=utcnow())
         )
         return
     with db.session.begin_nested() as nested:
-        db.session.add(
-            LessonProgress(user_id=user.id, lesson_id=lesson.id, module_id=lesson.module_id)
-        )
+        db.session.add(LessonProgress(user_id=visit.user_id, lesson_id=visit.lesson_id,
+                                      module_id=visit.module_id))  # fmt: skip
         try:
             db.session.flush()
         except sa.exc.IntegrityError:

@@ -56,7 +56,7 @@ def lesson(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseRetu
     found = services.get_lesson(course_slug, module_slug, lesson_slug) or abort(404)
     lessons = services.module_lessons(current_user, [found.module_id])[found.module_id]
     index = next(i for i, s in enumerate(lessons) if s.lesson.id == found.id)
-    services.record_visit(current_user, found, lessons[index])
+    visit = services.pending_visit(current_user, found, lessons[index])
     blocks = {b.key: (b, r) for b, r in services.blocks_with_responses(current_user, found)}
     presented = {
         key: checks.present(current_user, b, r)
@@ -82,7 +82,10 @@ def lesson(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseRetu
         posts=discussion.thread(found),
         form=EmptyForm(),
     )
-    db.session.commit()  # the visit, recorded after rendering so loaded rows stay fresh
+    if visit is not None:
+        db.session.commit()  # end the reads: the visit is written in a transaction of its own
+        services.record_visit(visit)
+        db.session.commit()
     return page
 
 

@@ -27,10 +27,10 @@ def home() -> ResponseReturnValue:
     if current_user.role == Role.TRAINER:
         return render_template("site/home_trainer.html")
     positions = orgs.positions_of(current_user)
-    courses = [
-        (course, progress.course_overview(current_user, course))
-        for course in progress.published_courses()
-    ]
+    published = progress.published_courses()
+    kinds = progress.required_kinds(current_user, positions)
+    overview = progress.courses_overview(current_user, published, kinds)
+    courses = [(course, overview[course.id]) for course in published]
     return render_template(
         "site/home_learner.html",
         positions=positions,
