@@ -91,7 +91,6 @@ def import_roster(parsed: ParsedRoster, actor: User | None) -> tuple[RosterPlan,
     return plan, apply_roster(plan, actor) if plan.ok else None
 
 
-
 def apply_roster(plan: RosterPlan, actor: User | None) -> dict[str, int]:
     """Carry out a plan without errors: units, then closings, then new people and positions."""
     if not plan.ok:
