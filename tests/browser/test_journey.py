@@ -16,52 +16,19 @@ from playwright.sync_api import Browser, Page, expect
 
 from lms.db import db
 from tests.browser.conftest import (
-    DESKTOP,
     LiveServer,
     Shots,
     answer_quiz,
     attempt_public_id,
     quiz_answers,
-    sign_in,
 )
-from tests.browser.test_accessibility import check_page
+from tests.browser.invite import CHAIR, PHONE, invitation_link, new_chair
 
 MODULE_URL = "/learn/chu-de-2021/dinh-huong"
 MODULE_TITLE = "Vị trí, vai trò của Công đoàn Việt Nam; thời cơ và thách thức"
 REFLECTION = "Tháng trước công đoàn góp ý bảng lương và đối thoại về tăng ca với giám đốc."
 POST = "Công ty tôi chưa có thỏa ước lao động tập thể, nên bắt đầu từ đâu?"
-CHAIR, PHONE, PASSWORD = "Đinh Thị Ngọc Diễm", "0939555001", "cong-doan-co-so-vung-manh"
-
-
-def _new_chair(live_server: LiveServer) -> int:
-    """A non-state union of Dương Minh Châu and its chair, as a roster import leaves them: an
-    account with no password yet."""
-    from lms.orgs import services as orgs
-
-    with live_server.app.app_context():
-        district = orgs.require_org("DMC")
-        orgs.create_org(code="DMC-NHTH", name="CĐCS Công ty TNHH Nhựa Tân Hưng",
-                        kind="grassroots", parent=district, sector="non_state", member_count=640)
-        person = orgs.create_person(actor=None, full_name=CHAIR, phone=PHONE,
-                                    org_code="DMC-NHTH", position="chair")  # fmt: skip
-        db.session.commit()
-        return person.id
-
-
-def _invitation_link(browser: Browser, live_server: LiveServer, person: int, shoot: Shots) -> str:
-    """District staff, on their desktop, create the link from the person's page."""
-    context = browser.new_context(**DESKTOP, base_url=live_server.url)
-    try:
-        staff = context.new_page()
-        sign_in(staff, "canbo.dmc")
-        staff.goto(f"/people/{person}")
-        staff.get_by_role("button", name="Tạo liên kết mời đăng nhập").click()
-        staff.wait_for_url(re.compile(rf"/people/{person}/invite$"))
-        expect(staff.locator("#share")).to_contain_text(CHAIR)
-        check_page(staff, shoot, "staff-invitation-link")
-        return staff.locator(".slip-link").inner_text()
-    finally:
-        context.close()
+PASSWORD = "cong-doan-co-so-vung-manh"
 
 
 def _home_progress(page: Page) -> str:
@@ -160,7 +127,7 @@ def test_chairperson_studies_the_orientation_module_on_a_phone(
     page: Page, browser: Browser, live_server: LiveServer, shoot: Shots
 ) -> None:
     started = time.monotonic()
-    link = _invitation_link(browser, live_server, _new_chair(live_server), shoot)
+    link = invitation_link(browser, live_server, new_chair(live_server), shoot)
 
     # The link, opened on her phone: she sets her password and is signed in.
     page.goto(link)
