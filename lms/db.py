@@ -90,8 +90,18 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     snapshot is then stale, and SQLite does not wait): two people finishing a lesson at the
     same moment would get an error. Reading requests never wait (WAL)."""
     if conn.dialect.name == "sqlite":
-        writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        writing = conn.get_execution_options().get("lms_writes") or (
+            has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        )
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def begin_writing() -> None:
+    """Begin this session's transaction as a writer, for work outside a request (the command
+    line) that reads and then writes: on SQLite it waits for its turn to write from the start,
+    instead of being refused at its first write because someone committed since it read."""
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"lms_writes": True})
 
 
 def vn_today() -> date:

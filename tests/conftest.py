@@ -151,9 +151,12 @@ class Client(FlaskClient):
 
     Each request runs in an empty context, as in a real server: otherwise Flask would reuse
     the test's application context, and `g` (caches, the loaded user) would leak between requests.
+    The answer is read whole inside that context too: a streamed one (stream_with_context)
+    pushes the request's contexts again while it is read, which must happen where they began.
     """
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
     def csrf_token(self) -> str:

@@ -71,18 +71,32 @@ def row_counts(app: Flask) -> dict[str, int]:
     return {name: len(rows) for name, rows in table_rows(app).items()}
 
 
+@snapshot("coverage json")
+def coverage_json(app: Flask) -> tuple[int, str]:
+    """The coverage report of the whole tree, every unit included, as `lms coverage` prints it
+    (DESIGN §6): its figures come from the aggregates kept beside the completions, so a restore
+    or a rolled-back write that lost or kept an aggregate row shows here. (Exit code, stdout);
+    a database without a course gives exit code 1 and nothing on stdout."""
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["coverage", "--format", "json"])
+    return result.exit_code, result.stdout
+
+
 # -- filling a database ------------------------------------------------------------------------
 
 
 def populate(app: Flask) -> dict[str, Any]:
-    """The shipped courses and the demo federation, then what people do: a chairperson studies
-    the orientation module, fails and passes its quiz (attempts, answers, a completion and its
-    certificates, reflections, a post), and a live session covering a core module is attended
-    (a live completion). Returns the ids the callers need."""
+    """The shipped courses, the demo federation and the example roster (new unions, a vacancy),
+    then what people do: a chairperson studies the orientation module, fails and passes its
+    quiz (attempts, answers, a completion and its certificates, reflections, a post), a live
+    session covering a core module is attended (a live completion), and a class's attendance
+    list is imported (external completions). Returns the ids the callers need."""
     from tests.conftest import Client
 
     runner = app.test_cli_runner()
-    for args in (["import-courses", str(ROOT / "courses")], ["demo"]):
+    examples = ROOT / "docs" / "examples"
+    for args in (["import-courses", str(ROOT / "courses")], ["demo"],
+                 ["import-roster", str(examples / "roster-example.csv")]):  # fmt: skip
         result = runner.invoke(args=args)
         assert result.exit_code == 0, result.output
     app.test_client_class = Client
@@ -97,6 +111,10 @@ def populate(app: Flask) -> dict[str, Any]:
         db.session.rollback()  # a fresh snapshot, so that this session may write (SQLite WAL)
         live = attended_live_session("0901000004")
         db.session.commit()
+        # The command gets its app context from `lms`; the test runner needs this one.
+        completions = examples / "completions-example.csv"
+        result = runner.invoke(args=["import-completions", str(completions)])
+        assert result.exit_code == 0, result.output
     return {"module_id": module_id, "live": live}
 
 

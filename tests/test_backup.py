@@ -3,6 +3,7 @@ populated database is backed up, restored into an empty one, and both hold exact
 rows and reports; the app serves from the restored copy. On the backend under test: SQLite's
 online backup API, or pg_dump / pg_restore against the real server."""
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -52,7 +53,9 @@ def test_restore_drill(new_app, tmp_path: Path) -> None:
     origin, empty, migrated_empty = new_app(), new_app(), new_app()
     drill.populate(migrated(origin))
     before = drill.take(origin)
-    assert before["row counts"]["completion"] == 2 and before["row counts"]["attempt"] == 2
+    assert before["row counts"]["completion"] == 6 and before["row counts"]["attempt"] == 2
+    code, report = before["coverage json"]  # online, live and class completions all count
+    assert code == 0 and json.loads(report)["targets"]["awareness"]["done"] == 4
     file = tmp_path / "lms.backup"
     result = invoke(origin, "backup", str(file))
     assert result.exit_code == 0, result.output

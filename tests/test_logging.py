@@ -58,7 +58,9 @@ def people(app) -> dict:  # type: ignore[no-untyped-def]
         "learner": make_user(phone="0912000001", org=tree["a_union"], position="chair"),
         "trainer": trainer,
         "officer": make_user("canbo.moi"),
+        "staff": make_user("canbo.a", role=Role.STAFF, org=tree["a"]),
     }
+    make_module(make_course("khoa-bao-cao", published=True), "nhan-thuc", kind="awareness")
     db.session.commit()
     return {name: user.id for name, user in people.items()}
 
@@ -99,6 +101,12 @@ def test_security_events_carry_time_request_user_and_address(app, people, log_te
     )
     trainer.login("giangvien")
     trainer.get("/teach/khoa-giang-vien/export.zip").close()
+    staff = client_for(app)
+    staff.login("canbo.a")
+    for report in ("csv", "xlsx", "json"):  # the coverage report leaving the dashboard
+        assert staff.get(f"/reports/coverage?format={report}").status_code == 200
+    assert staff.get("/reports/coverage/print").status_code == 200
+    assert staff.get("/api/v1/statements").status_code == 200
     for _ in range(6):
         client_for(app).post_form("/login", {"username": "quantri", "password": "doan-sai-nhe"})
 
@@ -107,11 +115,15 @@ def test_security_events_carry_time_request_user_and_address(app, people, log_te
         "login.ok": None, "access.denied": people["learner"], "csrf.failed": people["learner"],
         "password.changed": people["learner"], "logout": people["learner"],
         "role.changed": people["admin"], "export.downloaded": people["trainer"],
+        "coverage.exported": people["staff"], "statements.read": people["staff"],
     }  # fmt: skip
     for event, user_id in signed_in.items():
         assert event in seen, f"{event} not logged: {sorted(seen)}"
         if user_id is not None:
             assert any(m["user"] == str(user_id) for m in seen[event]), seen[event][0].string
+    formats = {re.search(r"format=(\w+)", m["message"])[1] for m in seen["coverage.exported"]}
+    assert formats == {"csv", "xlsx", "json", "print"}
+    assert all("scope=A " in m["message"] for m in seen["coverage.exported"])
     assert f"id={people['learner']}" in seen["login.ok"][0]["message"]
     for event in ("login.failed", "login.throttled"):
         assert "account=" in seen[event][0]["message"]  # nobody signed in: the name tried

@@ -46,12 +46,16 @@ class ModuleForm(BaseForm):
 
 
 class NewLessonForm(BaseForm):
+    # Shown beside the module's own form: ids of their own keep the page's ids unique.
     title = StringField(
         _l("Title of the new lesson"),
         validators=[DataRequired(_l("Please enter a title.")), Length(max=300)],
+        id="new-lesson-title",
     )
-    minutes = IntegerField(_l("Reading time (minutes)"), default=7, validators=[Optional()])
-    kind = SelectField(_l("Kind of lesson"), choices=[])
+    minutes = IntegerField(
+        _l("Reading time (minutes)"), default=7, validators=[Optional()], id="new-lesson-minutes"
+    )
+    kind = SelectField(_l("Kind of lesson"), choices=[], id="new-lesson-kind")
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

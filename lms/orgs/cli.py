@@ -104,7 +104,10 @@ def import_roster_command(file: Path, dry_run: bool) -> None:
     The whole file is checked first: any invalid row is reported (with its row number) and
     nothing is imported.
     """
-    plan = roster_import.plan_roster(roster.parse_roster(file.read_bytes()), actor=None)
+    parsed = roster.parse_roster(file.read_bytes())
+    if not dry_run:
+        _wait_for_other_imports()
+    plan = roster_import.plan_roster(parsed, actor=None)
     if not plan.ok:
         for error in plan.errors:
             click.echo(roster.format_error(error, file.name), err=True)
@@ -126,6 +129,15 @@ def import_roster_command(file: Path, dry_run: bool) -> None:
                 num=counts["people_created"],
             )
         )
+
+
+def _wait_for_other_imports() -> None:
+    try:
+        roster_import.lock_imports()
+    except roster_import.ImportBusy:
+        click.echo(_("Another roster import is under way. Wait a moment, then import again."),
+                   err=True)  # fmt: skip
+        sys.exit(1)
 
 
 def _labels(changes: list[str]) -> str:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from lms import audit
 from lms.accounts.models import Role, User
 from lms.accounts.services import generate_username_candidates
-from lms.db import db, vn_today
+from lms.db import begin_writing, db, vn_today
 from lms.orgs import services as orgs
 from lms.orgs.models import GRASSROOTS, Officer, Organization
 from lms.orgs.roster import ParsedRoster
@@ -56,6 +56,39 @@ def plan_roster(parsed: ParsedRoster, actor: User | None) -> RosterPlan:
 
 
 # ---- applying (one transaction; the caller commits) ------------------------------------------
+
+# Two imports of the same file at once would both plan to create the same unions and people:
+# on PostgreSQL the second would then hit the unique codes (an error page) or, for people
+# without a phone, create them twice. Imports therefore take their turn under a lock held until
+# the transaction ends, and plan only once they have it, so they see what the previous import
+# committed. On SQLite the database's write lock, taken at BEGIN, does the same (lms.db).
+IMPORT_LOCK = 0x726F73746572  # any fixed number; "roster" in ASCII
+
+
+class ImportBusy(Exception):
+    """Another roster import held the lock for longer than the database's lock timeout."""
+
+
+def lock_imports() -> None:
+    """Wait for any other roster import to end (up to the lock timeout), in this transaction."""
+    try:
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK)))
+        else:
+            begin_writing()
+    except sa.exc.OperationalError as exc:
+        # PostgreSQL's lock_not_available, or SQLite's busy timeout: the other import is long.
+        if getattr(exc.orig, "sqlstate", None) != "55P03" and "locked" not in str(exc.orig):
+            raise
+        db.session.rollback()
+        raise ImportBusy from exc
+
+
+def import_roster(parsed: ParsedRoster, actor: User | None) -> tuple[RosterPlan, dict | None]:
+    """Plan and apply in one turn: the plan, and the counts (None when the plan has errors)."""
+    lock_imports()
+    plan = plan_roster(parsed, actor)
+    return plan, apply_roster(plan, actor) if plan.ok else None
 
 
 def apply_roster(plan: RosterPlan, actor: User | None) -> dict[str, int]:

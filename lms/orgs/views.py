@@ -263,16 +263,26 @@ def roster_apply() -> ResponseReturnValue:
         return redirect(url_for("orgs.roster_page"))
     # Parsed again: the database may have changed since the preview, and nothing the
     # browser sends back is trusted.
-    plan = roster_import.plan_roster(roster.parse_roster(data), current_user)
-    if not plan.ok:
+    parsed = roster.parse_roster(data)
+    try:
+        plan, counts = roster_import.import_roster(parsed, current_user)
+    except roster_import.ImportBusy:
+        return _import_busy(parsed)
+    if counts is None:
         return render_template("orgs/roster_preview.html", plan=plan, filename=""), 400
-    counts = roster_import.apply_roster(plan, current_user)
     db.session.commit()
     roster_files.discard(session.pop("roster_upload", None))
     flash(_roster_summary(counts), "success")
     if counts["people_created"] or plan.replaced_chairs:
         flash(_("New officers can sign in once they get their invitation slips."), "info")
     return redirect(url_for("orgs.roster_page"))
+
+
+def _import_busy(parsed: roster.ParsedRoster) -> ResponseReturnValue:
+    """The preview again, with its import button, and why nothing was imported yet."""
+    flash(_("Another roster import is under way. Wait a moment, then import again."), "error")
+    plan = roster_import.plan_roster(parsed, current_user)
+    return render_template("orgs/roster_preview.html", plan=plan, filename=""), 409
 
 
 def _roster_summary(counts: dict[str, int]) -> str:

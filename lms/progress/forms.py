@@ -17,8 +17,13 @@ class CaseChoiceForm(BaseForm):
 class ExternalCompletionForm(BaseForm):
     """A module completed at a province or in-person class; choices set by the view."""
 
+    # A list with no empty first choice may not carry the `required` attribute (HTML validity);
+    # the server still requires a module.
     module = SelectField(
-        _l("Module"), coerce=int, validators=[InputRequired(_l("Choose the module."))]
+        _l("Module"),
+        coerce=int,
+        validators=[InputRequired(_l("Choose the module."))],
+        render_kw={"required": False},
     )
     day = StringField(
         _l("Date of the class"),

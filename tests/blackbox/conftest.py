@@ -59,7 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("blackbox")
     with fresh_database(folder, "lms_blackbox") as url:
         env = {**os.environ, "LMS_DATABASE_URL": url, "LMS_SECURE_COOKIES": "false",
-               "LMS_SECRET_KEY": secrets.token_urlsafe(32)}  # fmt: skip
+               "LMS_SECRET_KEY": secrets.token_urlsafe(32),
+               "LMS_ROSTER_UPLOAD_FOLDER": str(folder / "roster-uploads")}  # fmt: skip
         for args in (["init-db"], ["import-courses", "courses"], ["demo"]):
             _lms(env, *args)
         port = _free_port()

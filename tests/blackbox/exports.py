@@ -1,8 +1,7 @@
 """Downloads inspected as files, by kind: what a spreadsheet, a PDF reader or a calendar will do
 with them. Each export the product offers is registered in EXPORTS with the role that may
-fetch it; test_http.py fetches and inspects every one. The coverage CSV and XLSX join the list
-as Export("coverage.csv", "canbo.dmc", "/reports/coverage?format=csv") and the like: their
-inspectors (formula-safe cells, BOM, no <f> in the sheets) are ready and tested."""
+fetch it; test_http.py fetches and inspects every one. test_coverage_exports.py inspects the
+coverage exports again with hostile names planted through a roster file."""
 
 import csv
 import io
@@ -30,6 +29,11 @@ class Export:
 EXPORTS = [
     Export("course.zip", "giangvien", "/teach/chu-de-2021/export.zip"),
     Export("module.zip", "giangvien", "/teach/chu-de-2021/tien-luong/export.zip"),
+    Export("coverage.csv", "canbo.dmc", "/reports/coverage?format=csv"),
+    Export("coverage.xlsx", "canbo.dmc", "/reports/coverage?format=xlsx"),
+    Export("coverage-province.csv", "canbo.tinh", "/reports/coverage?format=csv&org=DMC"),
+    Export("coverage-all.xlsx", "admin", "/reports/coverage?format=xlsx"),
+    Export("roster-template.xlsx", "canbo.dmc", "/roster/template.xlsx"),
 ]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
 

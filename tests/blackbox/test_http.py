@@ -25,7 +25,8 @@ MAIN_PAGES = {
     "giangvien": ["/", "/teach/", "/teach/chu-de-2021", "/teach/chu-de-2021/dinh-huong",
                   "/teach/chu-de-2021/dinh-huong/cong-doan-la-gi",
                   "/teach/chu-de-2021/dinh-huong/quiz", "/live/"],
-    "canbo.dmc": ["/", "/orgs/DMC", "/people/", "/live/"],
+    "canbo.dmc": ["/", "/orgs/DMC", "/people/", "/live/", "/reports/coverage",
+                  "/reports/coverage/print", "/roster/", "/completions/import"],
     "admin": ["/", "/orgs/", "/people/", "/people/new", "/orgs/new", "/teach/"],
 }  # fmt: skip
 CSP = ("default-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'")

@@ -183,12 +183,35 @@ def test_login_page_on_a_phone(page: Page, shoot: Shots) -> None:
     check_page(page, shoot, "login")
 
 
-@pytest.mark.parametrize(("name", "path"), [("staff-home", "/"), ("units", "/orgs/")])
+# The coverage dashboard, the roster pages, the people list, a person's page and the printable
+# report are checked on a desktop along the staff journey (test_staff.py).
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("staff-home", "/"), ("units", "/orgs/"), ("completion-import", "/completions/import")],
+)
 def test_staff_page_on_a_desktop(name: str, path: str, desktop_page: Page, shoot: Shots) -> None:
     sign_in(desktop_page, "canbo.dmc")
     response = desktop_page.goto(path)
     assert response is not None and response.status == 200
     check_page(desktop_page, shoot, name)
+
+
+def test_invitation_pages_on_a_desktop(
+    desktop_page: Page, live_server: LiveServer, shoot: Shots
+) -> None:
+    """An officer may open the link or type the slip's code on a computer too."""
+    from lms.accounts import invitations
+    from lms.accounts.models import User
+
+    learner = live_server.new_learner("Tạ Thị Kim Oanh")
+    with live_server.app.app_context():
+        link = invitations.issue(db.session.get(User, learner.id), by=None).link
+        db.session.commit()
+    desktop_page.goto("/invite")
+    check_page(desktop_page, shoot, "invite-code")
+    desktop_page.goto(link)
+    desktop_page.wait_for_url(re.compile(r"/invite/password$"))
+    check_page(desktop_page, shoot, "invite-password")
 
 
 def test_completion_pages_on_a_phone(page: Page, live_server: LiveServer, shoot: Shots) -> None:
@@ -223,7 +246,8 @@ def test_completion_pages_on_a_phone(page: Page, live_server: LiveServer, shoot:
     ("role", "username", "paths"),
     [
         ("admin", "admin", ("/", "/live/", "/reports/coverage")),
-        ("staff", "canbo.dmc", ("/", "/live/", "/reports/coverage", "/completions/import")),
+        ("staff", "canbo.dmc", ("/", "/live/", "/reports/coverage", "/reports/coverage/print",
+                                "/completions/import", "/people/", "/roster/")),
         ("trainer", "giangvien", ("/", "/live/", "/teach/")),
         ("learner", "0901000009", ("/live/",)),
     ],

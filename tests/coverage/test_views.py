@@ -100,6 +100,27 @@ def test_csv_reproduces_the_figures(staff_a) -> None:
     assert sum(r[trained] != "Không áp dụng" for r in rows) == 5
 
 
+def test_csv_is_streamed_a_few_units_at_a_time(staff_a, monkeypatch) -> None:
+    """EXP-06: the CSV goes out as it is written (no Content-Length), the units read in
+    chunks while it is sent, with the request's session and language still at hand."""
+    from lms.coverage import exports
+
+    reads = []
+    real = services.unit_page
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(kwargs["page"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    monkeypatch.setattr(exports, "unit_page", counted)
+    response = staff_a.get(URL + "&format=csv")
+    assert "Content-Length" not in response.headers
+    header, *rows = _csv_rows(response)
+    assert header[0] == "Mã đơn vị" and len(rows) == 7
+    assert reads == [1, 2, 3, 4]
+
+
 def test_xlsx_has_a_targets_sheet_and_a_units_sheet(staff_a) -> None:
     response = staff_a.get(URL + "&format=xlsx")
     book = load_workbook(io.BytesIO(response.get_data()), read_only=True)

@@ -4,16 +4,11 @@ imported) leaves the database exactly as it was; the person sees the error page 
 action then succeeds. Real commits on a fresh database of the backend under test."""
 
 import secrets
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 
-from lms import create_app
 from lms.accounts.models import User
 from lms.catalog.models import Lesson, Module
 from lms.db import db, utcnow
@@ -21,45 +16,13 @@ from lms.demo import DEMO_PASSWORD
 from lms.progress import certificates
 from lms.progress.models import Completion
 from tests import drill
-from tests.conftest import Client, base_config, fresh_database
+from tests.conftest import Client
 from tests.quizzes.helpers import answer_form, latest_attempt
 from tests.test_walkthrough import _answer_blocks, _study
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 class Injected(RuntimeError):
     """The fault planted in the write path."""
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Flask]:
-    """The app as in production (errors answered by its own handlers) on a fresh database."""
-    with fresh_database(tmp_path, "lms_tx") as url:
-        config = base_config(url) | {
-            "TESTING": False,
-            "PROPAGATE_EXCEPTIONS": False,
-            "SECRET_KEY": secrets.token_urlsafe(32),
-        }
-        app = create_app(config)
-        app.test_client_class = Client
-        with app.app_context():
-            upgrade(directory=str(MIGRATIONS))
-            db.session.remove()
-        try:
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
-
-
-@pytest.fixture
-def courses(served: Flask) -> Flask:
-    runner = served.test_cli_runner()
-    for args in (["import-courses", str(drill.ROOT / "courses")], ["demo"]):
-        assert runner.invoke(args=args).exit_code == 0
-    return served
 
 
 def fail_when_issuing_certificates(monkeypatch) -> None:  # type: ignore[no-untyped-def]

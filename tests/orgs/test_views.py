@@ -204,6 +204,23 @@ def test_disabling_an_account_signs_it_out(app, client, world) -> None:
     assert victim.get("/account").status_code == 302
 
 
+def test_staff_moved_to_another_district_are_rescoped_at_the_next_request(app, client, world):
+    """SESS-04: nothing of the old scope is cached in the signed-in session."""
+    tree, people = world
+    staff = app.test_client()
+    staff.login("canbo.a")
+    assert staff.get("/orgs/A").status_code == 200 and staff.get("/orgs/B").status_code == 404
+    client.login("quantri")
+    moved = client.post_form(
+        f"/people/{people['staff_a'].id}",
+        {"full_name": "Cán bộ A", "role": "staff", "org": "B", "active": "y"},
+    )
+    assert moved.status_code == 302
+    assert staff.get("/orgs/A").status_code == 404 and staff.get("/orgs/B").status_code == 200
+    people = staff.get("/people/").get_data(as_text=True)
+    assert "0912000002" in people and "0912000001" not in people
+
+
 def test_role_change_is_logged(client, world, caplog) -> None:
     tree, people = world
     client.login("quantri")
