@@ -18,6 +18,7 @@ from lms.coverage.queries import Filters, Terms
 from lms.db import db, vn_today
 from lms.orgs import services as orgs
 from lms.orgs.models import Organization, Sector
+from lms.progress import rollup
 from lms.progress.models import core_done_by
 
 PER_PAGE = 500
@@ -171,8 +172,13 @@ class Target:
 
 
 def targets(ctx: Context) -> dict[str, Target]:
-    """The four targets of DESIGN.md §6 for the context's scope and day (one statement)."""
-    row = queries.figures(ctx.terms, ctx.root)
+    """The four targets of DESIGN.md §6 for the context's scope and day (one statement). Above
+    the unions they are summed from the roll-ups; a single union is counted directly."""
+    if ctx.root is None or not ctx.root.is_grassroots:
+        scope = ctx.root.id if ctx.root is not None else rollup.FEDERATION
+        row = rollup.figures(ctx.course.id, scope, ctx.as_of)
+    else:
+        row = queries.figures(ctx.terms, ctx.root)
     return {key: Target(row[2 * i], row[2 * i + 1]) for i, key in enumerate(TARGETS)}
 
 

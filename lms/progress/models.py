@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.accounts.models import User
 from lms.catalog.models import Course, LessonBlock, Module
-from lms.db import Model, utcnow
+from lms.db import Model, PathString, utcnow
 
 
 class CompletionSource(enum.StrEnum):
@@ -127,6 +127,49 @@ class CourseStanding(Model):
 
     def core_done_by(self, as_of: date) -> int:
         return core_done_by(self.core_dates, as_of)
+
+
+
+class UnitStanding(Model):
+    """What one grassroots union adds to the roll-ups of one course, as last counted: its path
+    (for its ancestors), sector and size, and its current chair's two days. Kept so that a change
+    to a union, its chair or the chair's completions is applied to the roll-ups as a difference
+    between the old and new contribution (lms.progress.rollup)."""
+
+    __tablename__ = "unit_standing"
+
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), primary_key=True)
+    path: Mapped[str] = mapped_column(PathString)
+    non_state: Mapped[bool]
+    # Trained by the province (members at or above the course's split) rather than the district.
+    large: Mapped[bool]
+    aware_on: Mapped[date | None]
+    trained_on: Mapped[date | None]
+
+
+# The roll-up row that holds the unions themselves rather than a day's completions: a day before
+# any as-of day, so that "day <= as_of" always counts it.
+EVER = date(1, 1, 1)
+
+
+class CoverageRollup(Model):
+    """The coverage figures of one scope (an organisation, or 0 for the whole federation) in one
+    course, per Vietnam day: how many chairs met each requirement that day. Summed up to an as-of
+    day they give the four targets without visiting a single union (province and national
+    reports at any size). The EVER row carries the unions counted for each target."""
+
+    __tablename__ = "coverage_rollup"
+
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id"), primary_key=True)
+    scope_id: Mapped[int] = mapped_column(primary_key=True)  # no foreign key: 0 is everything
+    day: Mapped[date] = mapped_column(primary_key=True)
+    units: Mapped[int] = mapped_column(default=0)
+    units_non_state: Mapped[int] = mapped_column(default=0)
+    units_non_state_large: Mapped[int] = mapped_column(default=0)
+    aware: Mapped[int] = mapped_column(default=0)
+    trained_small: Mapped[int] = mapped_column(default=0)
+    trained_large: Mapped[int] = mapped_column(default=0)
 
 
 def core_done_by(core_dates: str, as_of: date) -> int:

@@ -24,7 +24,7 @@ from lms.db import db, utcnow
 from lms.live.models import Attendance, LiveSession
 from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
-from lms.progress import rules, standing
+from lms.progress import rollup, rules, standing
 from lms.progress.models import BlockResponse, Completion, CompletionSource, LessonProgress
 from lms.quizzes.models import Quiz
 
@@ -553,6 +553,7 @@ def connect_signals() -> None:
     attendance_confirmed.connect(on_attendance_confirmed)
     attendance_withdrawn.connect(on_attendance_withdrawn)
     standing.connect()
+    rollup.connect()
 
 
 def overall_percent(states: list[ModuleState], *, required_only: bool = False) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.catalog.models import Module, ModuleKind, ModuleStatus
 from lms.db import VN_TZ, db, utcnow
+from lms.progress import rollup
 from lms.progress.models import Completion, CourseStanding
 
 BATCH = 5000
@@ -47,22 +48,25 @@ def _counted(course_id: int) -> sa.ColumnElement[bool]:
     return sa.and_(Module.course_id == course_id, Module.status == ModuleStatus.PUBLISHED)
 
 
-def _lock_row(user_id: int, course_id: int) -> None:
+def _lock_row(user_id: int, course_id: int) -> tuple[date | None, date | None]:
     """Create or touch the row first: this takes its lock, so two completions of one person
-    committing at once are counted one after the other instead of one overwriting the other."""
+    committing at once are counted one after the other instead of one overwriting the other.
+    Returns the row's two days as they stand before this change."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    db.session.execute(
+    row = db.session.execute(
         insert(CourseStanding)
         .values(user_id=user_id, course_id=course_id, core_done=0, core_dates="", updated_dt=now)
         .on_conflict_do_update(index_elements=["user_id", "course_id"], set_={"updated_dt": now})
-    )
+        .returning(CourseStanding.awareness_on, CourseStanding.core_all_on)
+    ).one()
+    return row[0], row[1]
 
 
 def refresh(user_id: int, course_id: int) -> None:
     """Recompute one person's row in one course from their standing completions (3 statements)."""
-    _lock_row(user_id, course_id)
+    previous = _lock_row(user_id, course_id)
     rows = db.session.execute(
         sa.select(Module.id, Module.kind, Completion.completed_dt)
         .outerjoin(
@@ -77,12 +81,16 @@ def refresh(user_id: int, course_id: int) -> None:
     ).all()
     kinds = {module_id: kind for module_id, kind, _ in rows}
     done = {module_id: when for module_id, _, when in rows if when is not None}
+    values = standing_values(kinds, done)
     db.session.execute(
         sa.update(CourseStanding)
         .where(CourseStanding.user_id == user_id, CourseStanding.course_id == course_id)
-        .values(**standing_values(kinds, done)),
+        .values(**values),
         execution_options={"synchronize_session": False},
     )
+    # Only the two days reach the roll-ups: most completions change neither.
+    if (values["awareness_on"], values["core_all_on"]) != previous:
+        rollup.mark_chair(db.session(), user_id, course_id)
 
 
 def refresh_for(user_id: int, module: Module) -> None:
@@ -112,6 +120,7 @@ def _course_rows(session: orm.Session, course_id: int) -> Iterator[dict]:
 def rebuild_course(course_id: int, session: orm.Session | None = None) -> int:
     """Rewrite every row of one course from the completion table; returns the rows written."""
     session = session or db.session()
+    rollup.mark_course(session, course_id)  # counted again before the transaction ends
     session.execute(
         sa.delete(CourseStanding).where(CourseStanding.course_id == course_id),
         execution_options={"synchronize_session": False},
@@ -140,7 +149,10 @@ def rebuild_all() -> int:
 
     db.session.execute(sa.delete(CourseStanding), execution_options={"synchronize_session": False})
     ids = db.session.scalars(sa.select(Course.id).order_by(Course.id)).all()
-    return sum(rebuild_course(course_id) for course_id in ids)
+    rows = sum(rebuild_course(course_id) for course_id in ids)
+    rollup.mark_everything(db.session())  # the unions are counted again too
+    rollup.settle()
+    return rows
 
 
 # ---- modules that start or stop counting ---------------------------------------------------

@@ -1,0 +1,397 @@
+"""Coverage roll-ups: the four targets of every organisation above the unions, per day, so that a
+province or national report sums a few hundred rows instead of visiting 130.000 unions.
+
+UnitStanding holds what each union adds (its chair's two days, its sector and size, its path);
+CoverageRollup holds the sums per scope (each ancestor, and 0 for the whole federation) and day.
+
+Whatever can change a union's contribution marks the union in the session: its chair meeting a
+requirement or losing it (standing.refresh), a union created, moved, resized or re-sectored, a
+chair appointed or ended (ORM changes and bulk inserts of officers, watched by `connect`), a
+course's split changed (every union of the course). Before the transaction commits, and before a
+roll-up is read in it, `settle` recounts the marked unions, compares each with what it added so
+far and adds the difference to every ancestor's rows. Very large batches (a national roster) and
+module changes rebuild the course instead.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import date
+from itertools import chain, islice
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lms.catalog.models import Course
+from lms.db import db
+from lms.orgs.models import GRASSROOTS, Officer, Organization, Position, Sector
+from lms.progress.models import EVER, CourseStanding, CoverageRollup, UnitStanding
+
+FEDERATION = 0
+COUNTS = ("units", "units_non_state", "units_non_state_large", "aware", "trained_small",
+          "trained_large")  # fmt: skip
+REBUILD_ABOVE = 20_000  # marked unions beyond which rebuilding the course costs less
+LOCK_EACH_UP_TO = 200  # PostgreSQL: a lock per union up to this many, then the whole table
+LOCK_CLASS = 0x726F6C6C  # "roll": the advisory locks of unions being recounted
+CHUNK = 5000
+
+# A union's contribution: (path, non_state, large, aware_on, trained_on).
+Contribution = tuple[str, bool, bool, date | None, date | None]
+Key = tuple[int, int, date]  # course, scope, day
+
+
+# ---- what needs recounting (kept in session.info until settled) -----------------------------
+
+
+def _pending(session: orm.Session) -> dict:
+    return session.info.setdefault(
+        "rollup", {"units": set(), "chairs": set(), "courses": set(), "all": False}
+    )
+
+
+def mark_units(session: orm.Session, org_ids: Iterable[int | None]) -> None:
+    _pending(session)["units"].update(i for i in org_ids if i is not None)
+
+
+def mark_chair(session: orm.Session, user_id: int, course_id: int) -> None:
+    """The person's standing in the course changed: the unions they chair are recounted."""
+    _pending(session)["chairs"].add((course_id, user_id))
+
+
+def mark_course(session: orm.Session, course_id: int) -> None:
+    _pending(session)["courses"].add(course_id)
+
+
+def mark_everything(session: orm.Session) -> None:
+    _pending(session)["all"] = True
+
+
+# ---- settling ------------------------------------------------------------------------------
+
+
+def settle(session: orm.Session | None = None) -> None:
+    """Bring the roll-ups in step with everything marked in this transaction so far."""
+    session = session or db.session()
+    session.flush()  # changes not yet flushed are marked by the flush
+    while _has_pending(session):
+        pending = session.info.pop("rollup")
+        courses = list(session.scalars(sa.select(Course.id).order_by(Course.id)))
+        whole = set(courses) if pending["all"] else pending["courses"] & set(courses)
+        if len(pending["units"]) > REBUILD_ABOVE:
+            whole = set(courses)
+        for course_id in sorted(whole):
+            rebuild_course(course_id, session)
+        marked: dict[int, set[int]] = {c: set(pending["units"]) for c in courses if c not in whole}
+        chairs = [(c, u) for c, u in pending["chairs"] if c in marked]
+        for course_id, org_id in _chaired(session, chairs):
+            marked[course_id].add(org_id)
+        if any(marked.values()):
+            _recount(session, {c: ids for c, ids in marked.items() if ids})
+        session.flush()
+
+
+def _has_pending(session: orm.Session) -> bool:
+    pending = session.info.get("rollup")
+    return bool(pending) and any(pending.values())
+
+
+def _chaired(session: orm.Session, chairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(course, union) for each union the given people chair today."""
+    users = sorted({u for _, u in chairs})
+    found: dict[int, list[int]] = defaultdict(list)
+    for chunk in _chunks(users):
+        for user_id, org_id in session.execute(
+            sa.select(Officer.user_id, Officer.org_id).where(
+                Officer.user_id.in_(chunk),
+                Officer.position == Position.CHAIR,
+                Officer.ended_on.is_(None),
+            )
+        ):
+            found[user_id].append(org_id)
+    return [(c, org_id) for c, u in chairs for org_id in found.get(u, ())]
+
+
+def _recount(session: orm.Session, marked: dict[int, set[int]]) -> None:
+    """Count the marked unions again and apply each difference to their ancestors' rows."""
+    org_ids = sorted(set(chain.from_iterable(marked.values())))
+    _lock_units(session, org_ids)
+    old, new = {}, {}
+    for chunk in _chunks(org_ids):
+        old.update(_stored(session, list(marked), chunk))
+        new.update((k, v) for k, v in _counted(session, list(marked), chunk))
+    deltas: dict[Key, list[int]] = defaultdict(lambda: [0] * len(COUNTS))
+    gone, changed = [], []
+    for key in sorted(set(old) | set(new)):
+        course_id, org_id = key
+        if org_id not in marked[course_id] or old.get(key) == new.get(key):
+            continue
+        if key in old:
+            _add(deltas, course_id, old[key], -1)
+        if key in new:
+            _add(deltas, course_id, new[key], +1)
+            changed.append(_unit_row(course_id, org_id, new[key]))
+        else:
+            gone.append(key)
+    _write_units(session, gone, changed)
+    _apply(session, deltas)
+
+
+def _stored(session: orm.Session, course_ids: list[int], org_ids: list[int]) -> dict:
+    rows = session.execute(
+        sa.select(
+            UnitStanding.course_id,
+            UnitStanding.org_id,
+            UnitStanding.path,
+            UnitStanding.non_state,
+            UnitStanding.large,
+            UnitStanding.aware_on,
+            UnitStanding.trained_on,
+        ).where(UnitStanding.course_id.in_(course_ids), UnitStanding.org_id.in_(org_ids))
+    )
+    return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+
+
+def _sources(course_ids: list[int]) -> sa.Select:
+    """Each union of the courses with what it adds: today's chair and the chair's standing."""
+    chair = orm.aliased(Officer)
+    return (
+        sa.select(
+            Course.id,
+            Organization.id,
+            Organization.path,
+            sa.case((Organization.sector == Sector.NON_STATE, True), else_=False),
+            sa.func.coalesce(Organization.member_count, 0) >= Course.split_members,
+            CourseStanding.awareness_on,
+            CourseStanding.core_all_on,
+        )
+        .select_from(Organization)
+        .join(Course, Course.id.in_(course_ids))
+        .outerjoin(
+            chair,
+            sa.and_(
+                chair.org_id == Organization.id,
+                chair.position == Position.CHAIR,
+                chair.ended_on.is_(None),
+            ),
+        )
+        .outerjoin(
+            CourseStanding,
+            sa.and_(
+                CourseStanding.user_id == chair.user_id, CourseStanding.course_id == Course.id
+            ),
+        )
+        .where(Organization.kind == GRASSROOTS)
+    )
+
+
+def _counted(session: orm.Session, course_ids: list[int], org_ids: list[int]):  # type: ignore[no-untyped-def]
+    for row in session.execute(_sources(course_ids).where(Organization.id.in_(org_ids))):
+        yield (row[0], row[1]), (row[2], bool(row[3]), bool(row[4]), row[5], row[6])
+
+
+def _scopes(path: str) -> list[int]:
+    """The federation and every ancestor of the union at `path` (the union itself excluded)."""
+    return [FEDERATION, *(int(p) for p in path.strip("/").split("/")[:-1] if p.isdigit())]
+
+
+def _add(deltas: dict, course_id: int, unit: Contribution, weight: int) -> None:
+    path, non_state, large, aware_on, trained_on = unit
+    for scope in _scopes(path):
+        ever = deltas[(course_id, scope, EVER)]
+        ever[0] += weight
+        if non_state:
+            ever[1] += weight
+            ever[2] += weight if large else 0
+        if aware_on is not None:
+            deltas[(course_id, scope, aware_on)][3] += weight
+        if non_state and trained_on is not None:
+            deltas[(course_id, scope, trained_on)][5 if large else 4] += weight
+
+
+def _unit_row(course_id: int, org_id: int, unit: Contribution) -> dict:
+    path, non_state, large, aware_on, trained_on = unit
+    return {"course_id": course_id, "org_id": org_id, "path": path, "non_state": non_state,
+            "large": large, "aware_on": aware_on, "trained_on": trained_on}  # fmt: skip
+
+
+def _write_units(session: orm.Session, gone: list, changed: list[dict]) -> None:
+    for course_id, org_id in gone:
+        session.execute(
+            sa.delete(UnitStanding).where(
+                UnitStanding.course_id == course_id, UnitStanding.org_id == org_id
+            )
+        )
+    if changed:
+        table = UnitStanding.__table__
+        stmt = _insert(session)(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["course_id", "org_id"],
+            set_={c: stmt.excluded[c] for c in ("path", "non_state", "large", "aware_on",
+                                                 "trained_on")},  # fmt: skip
+        )
+        for chunk in _chunks(changed):
+            session.execute(stmt, chunk)
+
+
+def _apply(session: orm.Session, deltas: dict[Key, list[int]]) -> None:
+    """Add the differences to the rows; sorted, so that concurrent writers lock rows in order."""
+    rows = [
+        {"course_id": c, "scope_id": s, "day": d, **dict(zip(COUNTS, counts, strict=True))}
+        for (c, s, d), counts in sorted(deltas.items())
+        if any(counts)
+    ]
+    if not rows:
+        return
+    table = CoverageRollup.__table__
+    stmt = _insert(session)(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["course_id", "scope_id", "day"],
+        set_={c: table.c[c] + stmt.excluded[c] for c in COUNTS},
+    )
+    for chunk in _chunks(rows):
+        session.execute(stmt, chunk)
+
+
+def _insert(session: orm.Session):  # type: ignore[no-untyped-def]
+    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+
+
+def _dialect(session: orm.Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _lock_units(session: orm.Session, org_ids: list[int]) -> None:
+    """PostgreSQL: one recount of a union at a time, so that two transactions never both apply
+    a difference from the same old contribution. (SQLite has one writer at a time anyway.)"""
+    if _dialect(session) != "postgresql":
+        return
+    if len(org_ids) > LOCK_EACH_UP_TO:
+        session.execute(sa.text("LOCK TABLE unit_standing IN EXCLUSIVE MODE"))
+        return
+    # This mode does not block other recounts; it waits for a whole-table one (and makes it wait).
+    session.execute(sa.text("LOCK TABLE unit_standing IN ROW EXCLUSIVE MODE"))
+    for org_id in org_ids:  # in order: two recounts of overlapping unions cannot deadlock
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_CLASS, org_id)))
+
+
+def _chunks(items: list, size: int = CHUNK):  # type: ignore[no-untyped-def]
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+# ---- rebuilding ------------------------------------------------------------------------------
+
+
+def rebuild_course(course_id: int, session: orm.Session | None = None) -> None:
+    """Count every union of the course again, from today's roster and the standing rows."""
+    session = session or db.session()
+    if _dialect(session) == "postgresql":
+        session.execute(sa.text("LOCK TABLE unit_standing IN EXCLUSIVE MODE"))
+    for model in (UnitStanding, CoverageRollup):
+        session.execute(sa.delete(model).where(model.course_id == course_id))
+    columns = ["course_id", "org_id", "path", "non_state", "large", "aware_on", "trained_on"]
+    session.execute(sa.insert(UnitStanding).from_select(columns, _sources([course_id])))
+    deltas: dict[Key, list[int]] = defaultdict(lambda: [0] * len(COUNTS))
+    deltas[(course_id, FEDERATION, EVER)] = [0] * len(COUNTS)  # a row even with no unions
+    # Unions under the same parent with the same figures add the same: counted once, weighted.
+    same: Counter[Contribution] = Counter()
+    units = session.execute(
+        sa.select(UnitStanding.path, UnitStanding.non_state, UnitStanding.large,
+                  UnitStanding.aware_on, UnitStanding.trained_on)  # fmt: skip
+        .where(UnitStanding.course_id == course_id)
+        .execution_options(yield_per=CHUNK)
+    )
+    for path, *figures in units:
+        same[(path.rsplit("/", 2)[0] + "/0/", *figures)] += 1  # type: ignore[arg-type]
+    for unit, n in same.items():
+        _add(deltas, course_id, unit, n)
+    rows = [
+        {"course_id": c, "scope_id": s, "day": d, **dict(zip(COUNTS, counts, strict=True))}
+        for (c, s, d), counts in sorted(deltas.items())
+    ]
+    for chunk in _chunks(rows):
+        session.execute(sa.insert(CoverageRollup), chunk)
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+
+def figures(course_id: int, scope_id: int, as_of: date) -> tuple[int, ...]:
+    """The four targets' (eligible, done) pairs, in the order of coverage.queries.figures."""
+    settle()
+    total = sa.func.sum
+    r = CoverageRollup
+    row = db.session.execute(
+        sa.select(
+            total(r.units),
+            total(r.aware),
+            total(r.units_non_state),
+            total(r.trained_small + r.trained_large),
+            total(r.units_non_state - r.units_non_state_large),
+            total(r.trained_small),
+            total(r.units_non_state_large),
+            total(r.trained_large),
+        ).where(r.course_id == course_id, r.scope_id == scope_id, r.day <= as_of)
+    ).one()
+    return tuple(int(value or 0) for value in row)
+
+
+# ---- watching the roster ---------------------------------------------------------------------
+
+_ORG_FIELDS = ("kind", "sector", "member_count", "path", "parent_id")
+_OFFICER_FIELDS = ("org_id", "user_id", "position", "ended_on")
+
+
+def _changed(obj: object, fields: tuple[str, ...]) -> bool:
+    state = sa.inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in fields)
+
+
+def _old_values(obj: object, name: str) -> list:
+    return list(sa.inspect(obj).attrs[name].history.deleted or ())
+
+
+def _after_flush(session: orm.Session, _context: object) -> None:
+    for obj in chain(session.new, session.dirty, session.deleted):
+        fresh = obj in session.new or obj in session.deleted
+        if isinstance(obj, Organization) and (fresh or _changed(obj, _ORG_FIELDS)):
+            if not fresh and obj.kind != GRASSROOTS and _changed(obj, ("path",)):
+                mark_everything(session)  # an upper level moved: its unions' ancestors change
+            mark_units(session, [obj.id])
+        elif isinstance(obj, Officer) and (fresh or _changed(obj, _OFFICER_FIELDS)):
+            positions = [obj.position, *_old_values(obj, "position")]
+            if Position.CHAIR in positions:
+                mark_units(session, [obj.org_id, *_old_values(obj, "org_id")])
+        elif isinstance(obj, Course) and not fresh and _changed(obj, ("split_members",)):
+            mark_course(session, obj.id)
+
+
+def _on_execute(state: orm.ORMExecuteState) -> None:
+    """Officers and unions written in bulk (the roster import) bypass the flush."""
+    if state.is_select or state.bind_mapper is None:
+        return
+    entity = state.bind_mapper.class_
+    if entity is Officer and state.is_insert:
+        params = state.parameters
+        rows = params if isinstance(params, list) else [params or {}]
+        mark_units(state.session, (row.get("org_id") for row in rows))
+    elif entity in (Officer, Organization) and not state.is_insert:
+        mark_everything(state.session)
+    # Unions inserted in bulk are given their path by the ORM right after (a flush marks them).
+
+
+def _before_commit(session: orm.Session) -> None:
+    settle(session)
+
+
+def connect() -> None:
+    """Watch every session (called once by the app factory)."""
+    listeners = (
+        ("after_flush", _after_flush),
+        ("do_orm_execute", _on_execute),
+        ("before_commit", _before_commit),
+    )
+    for name, listener in listeners:
+        if not sa.event.contains(orm.Session, name, listener):
+            sa.event.listen(orm.Session, name, listener)

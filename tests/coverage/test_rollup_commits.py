@@ -1,0 +1,88 @@
+"""The roll-ups with real commits on a fresh database of the backend under test: chairs of one
+district completing at once all reach the district's, the province's and the national rows;
+and the migration that adds the roll-ups fills them from the data already there."""
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+
+from lms import create_app
+from lms.coverage import queries
+from lms.db import db, vn_today
+from lms.orgs.models import Organization
+from lms.progress import rollup
+from lms.progress.models import CoverageRollup
+from tests.conftest import Client, base_config, fresh_database
+from tests.factories import make_course, make_lesson, make_module, make_org, make_user
+from tests.progress.test_concurrency import all_at_once, signed_in
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+LESSON = "/learn/khoa-cuon/nhan-thuc/bai"
+CHAIRS = [f"chutich{n}" for n in range(6)]
+
+
+@pytest.fixture
+def district(tmp_path: Path) -> Iterator[Flask]:
+    """A province with one district of six unions, each with a chair; a one-lesson awareness
+    module (the lesson done completes it, and with it the chair's awareness)."""
+    with fresh_database(tmp_path, "lms_rollup") as url:
+        app = create_app(base_config(url))
+        app.test_client_class = Client
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS))
+            province = make_org("CP", kind="province")
+            area = make_org("CH", kind="district", parent=province)
+            course = make_course("khoa-cuon", published=True)
+            make_lesson(make_module(course, "nhan-thuc", kind="awareness"), "bai")
+            for n, username in enumerate(CHAIRS):
+                unit = make_org(f"CU{n}", kind="grassroots", parent=area, sector="non_state")
+                make_user(username, org=unit, position="chair")
+            db.session.commit()
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+def both_ways(app: Flask, code: str | None, as_of: date) -> tuple[tuple, tuple]:
+    """(from the roll-ups, counted directly) for a scope, in a new transaction."""
+    with app.app_context():
+        from lms.catalog.models import Course
+
+        course = db.session.scalars(sa.select(Course)).one()
+        find = sa.select(Organization).where(Organization.code == code)
+        root = db.session.scalars(find).one() if code else None
+        summed = rollup.figures(course.id, root.id if root else rollup.FEDERATION, as_of)
+        counted = tuple(queries.figures(queries.Terms(course, as_of), root))
+        db.session.rollback()
+        return summed, counted
+
+
+def test_chairs_completing_at_once_all_reach_every_level(district) -> None:
+    jobs = [signed_in(district, username) for username in CHAIRS]
+    assert all_at_once(district, jobs, f"{LESSON}/done") == Counter({302: 6})
+    for code in ("CH", "CP", None):
+        summed, counted = both_ways(district, code, vn_today())
+        assert summed == counted
+        assert summed[:2] == (6, 6)  # six unions, six chairs aware
+
+
+def test_the_migration_fills_the_rollups_from_what_is_there(district) -> None:
+    jobs = [signed_in(district, username) for username in CHAIRS[:4]]
+    assert all_at_once(district, jobs, f"{LESSON}/done") == Counter({302: 4})
+    with district.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="5c1e9b7f2a40")  # before the roll-ups
+        assert not sa.inspect(db.engine).has_table("coverage_rollup")
+        upgrade(directory=str(MIGRATIONS))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CoverageRollup))
+    for code in ("CH", "CP", None):
+        summed, counted = both_ways(district, code, vn_today())
+        assert summed == counted and summed[:2] == (6, 4)
