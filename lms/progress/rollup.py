@@ -310,8 +310,8 @@ def rebuild_course(course_id: int, session: orm.Session | None = None) -> None:
         {"course_id": c, "scope_id": s, "day": d, **dict(zip(COUNTS, counts, strict=True))}
         for (c, s, d), counts in sorted(deltas.items())
     ]
-    for chunk in _chunks(rows):
-        session.execute(sa.insert(CoverageRollup), chunk)
+    for chunk in _chunks(rows):  # plain executemany: the ORM's bulk path adds a third
+        session.execute(CoverageRollup.__table__.insert(), chunk)
 
 
 # ---- reading -------------------------------------------------------------------------------

@@ -110,6 +110,25 @@ def test_rebuild_reproduces_the_kept_rows(scenario, runner) -> None:
     assert snapshot() == kept
 
 
+
+def test_the_rebuild_counts_in_vietnam_days_at_the_edge_of_midnight(app) -> None:
+    """The rebuild is done by the database: a microsecond before 17:00 UTC is still that day in
+    Vietnam, 17:00 is the next, and the core days stay in order."""
+    course = make_course()
+    aware = make_module(course, "nhan-thuc", kind="awareness")
+    core = [make_module(course, f"cd-{n}", kind="core", position=n + 1) for n in (1, 2)]
+    user = make_user()
+    when = {aware: "2021-11-02T16:59:59.999999", core[0]: "2021-11-03T17:00:00",
+            core[1]: "2021-10-20T08:00:00"}  # fmt: skip
+    for module, moment in when.items():
+        progress.record_completion(user, module, CompletionSource.ONLINE, when=utc(moment))
+    kept = snapshot()
+    assert kept == [(user.id, course.id, date(2021, 11, 2), date(2021, 11, 4), date(2021, 10, 20),
+                     2, "2021-10-20,2021-11-04")]  # fmt: skip
+    db.session.execute(sa.delete(CourseStanding))
+    assert standing.rebuild_course(course.id) == 1
+    assert snapshot() == kept
+
 def test_rebuild_aggregates_command(scenario, runner) -> None:
     kept = snapshot()
     db.session.execute(sa.delete(CourseStanding))
