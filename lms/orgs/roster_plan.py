@@ -1,18 +1,24 @@
 """A roster file's plan: what it would change, checked against the tree; the unions' part.
 
 A file speaks only for the unions it lists (shared/DESIGN.md §7). Nothing here writes.
+
+A national file lists 150.000 people: the plan holds what it reads of the database as plain
+tuples of the columns it needs (OrgRow, UserRow, OfficerRow), never as ORM objects, which cost
+several times more memory each and stay in the session's identity map.
 """
 
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from lms.accounts.models import User
+from lms.accounts.models import Role
 from lms.db import db
 from lms.orgs import services as orgs
-from lms.orgs.models import Officer, Organization, Sector
+from lms.orgs.models import GRASSROOTS, Organization, Position, Sector
 from lms.orgs.roster import RosterRow, RowError
 
 CHUNK = 5000  # values per IN (...) list: well under SQLite's and PostgreSQL's limits
@@ -62,7 +68,50 @@ def message(which: str, **params: object) -> str:
     return str(table[which]) % params
 
 
-@dataclass
+class OrgRow(NamedTuple):
+    """A union as the plan reads it."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_id: int | None
+    path: str
+    depth: int
+    sector: Sector | None
+    member_count: int | None
+
+    @property
+    def is_grassroots(self) -> bool:
+        return self.kind == GRASSROOTS
+
+
+class UserRow(NamedTuple):
+    """An account as the plan reads it."""
+
+    id: int
+    full_name: str
+    phone: str | None
+    email: str | None
+    role: Role
+    org_id: int | None
+
+
+class OfficerRow(NamedTuple):
+    """A current position, with its holder's account."""
+
+    id: int
+    user_id: int
+    org_id: int
+    position: Position
+    user: UserRow
+
+
+# The columns of a union that several rows of the file may give (each row must agree).
+MERGED = ("ten_don_vi", "ma_cap_tren", "khu_vuc", "so_doan_vien")
+
+
+@dataclass(slots=True)
 class UnitPlan:
     code: str
     line: int
@@ -70,17 +119,29 @@ class UnitPlan:
     parent_code: str = ""
     sector: Sector | None = None
     member_count: int | None = None
-    org: Organization | None = None  # the existing unit, None for a new one
-    parent: Organization | None = None
+    org: OrgRow | None = None  # the existing unit, None for a new one
+    parent: OrgRow | None = None
     changes: list[str] = field(default_factory=list)  # changed fields of an existing unit
-    seen: dict[str, int] = field(default_factory=dict)  # field -> row that first gave it
+    # The row that first gave each of the MERGED fields (0: none yet); a list is a third of
+    # a dict's size, for 130.000 unions.
+    seen: list[int] = field(default_factory=lambda: [0] * len(MERGED))
+    new_org_id: int | None = None  # set when the new union is inserted
+
+    @property
+    def org_id(self) -> int | None:
+        return self.org.id if self.org is not None else self.new_org_id
+
+    def line_of(self, name: str) -> int:
+        """The row that first gave this field, else the unit's first row."""
+        first = self.seen[MERGED.index(name)] if name in MERGED else 0
+        return first or self.line
 
 
-@dataclass
+@dataclass(slots=True)
 class PersonPlan:
     row: RosterRow
     unit: UnitPlan
-    user: User | None = None  # the existing account, None for a new one
+    user: UserRow | None = None  # the existing account, None for a new one
     changes: list[str] = field(default_factory=list)
     new_user_id: int | None = None  # set when the new account is inserted
 
@@ -95,9 +156,9 @@ class RosterPlan:
     units: list[UnitPlan] = field(default_factory=list)
     people: list[PersonPlan] = field(default_factory=list)
     opening: list[PersonPlan] = field(default_factory=list)
-    closing: list[Officer] = field(default_factory=list)
+    closing: list[OfficerRow] = field(default_factory=list)
     kept: int = 0
-    replaced_chairs: list[tuple[UnitPlan, Officer, PersonPlan]] = field(default_factory=list)
+    replaced_chairs: list[tuple[UnitPlan, OfficerRow, PersonPlan]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -141,6 +202,12 @@ def in_chunks(values: Iterable[object]) -> list[list[object]]:
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
+def slices(items: Sequence) -> Iterator[Sequence]:  # type: ignore[type-arg]
+    """Consecutive slices of CHUNK items: rows to write are built one slice at a time."""
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
 def merge_units(rows: Sequence[RosterRow], errors: list[RowError]) -> dict[str, UnitPlan]:
     """One plan per unit code; a field given differently on two rows is an error."""
     units: dict[str, UnitPlan] = {}
@@ -168,34 +235,41 @@ _ATTRS = {
 
 
 def _merge_field(unit: UnitPlan, name: str, value: object, line: int, errors: list) -> None:
-    attr = _ATTRS[name]
+    attr, index = _ATTRS[name], MERGED.index(name)
     first = getattr(unit, attr)
-    if name not in unit.seen:
-        unit.seen[name] = line
+    if not unit.seen[index]:
+        unit.seen[index] = line
         setattr(unit, attr, value)
     elif first != value:
         which = "members_conflict" if name == "so_doan_vien" else "conflict"
         shown = (getattr(first, "label", first), getattr(value, "label", value))
         params = {"code": unit.code, "value": shown[1], "first": shown[0]}
-        errors.append(RowError(line, name, message(which, other=unit.seen[name], **params)))
+        errors.append(RowError(line, name, message(which, other=unit.seen[index], **params)))
 
 
-def load_orgs(codes: Iterable[str]) -> dict[str, Organization]:
-    found: dict[str, Organization] = {}
+_ORG_COLUMNS = [getattr(Organization, name) for name in OrgRow._fields]
+
+
+def load_orgs(codes: Iterable[str]) -> dict[str, OrgRow]:
+    found: dict[str, OrgRow] = {}
     for chunk in in_chunks(codes):
-        for org in db.session.scalars(sa.select(Organization).where(Organization.code.in_(chunk))):
-            found[org.code] = org
+        listed = {code: code for code in chunk}
+        stmt = sa.select(*_ORG_COLUMNS).where(Organization.code.in_(chunk))
+        for org in map(OrgRow._make, db.session.execute(stmt)):
+            # The file's own code and one shared kind string, not 130.000 copies of each.
+            code = listed.get(org.code, org.code)
+            found[code] = org._replace(code=code, kind=sys.intern(org.kind))
     return found
 
 
 def check_unit(
     unit: UnitPlan,
-    existing: dict[str, Organization],
+    existing: dict[str, OrgRow],
     root: Organization | None,
     errors: list[RowError],
 ) -> None:
     def fail(name: str, which: str, **params: object) -> None:
-        errors.append(RowError(unit.seen.get(name, unit.line), name, message(which, **params)))
+        errors.append(RowError(unit.line_of(name), name, message(which, **params)))
 
     unit.org = existing.get(unit.code)
     if unit.org is None:
