@@ -39,12 +39,12 @@ def plan_roster(parsed: ParsedRoster, actor: User | None) -> RosterPlan:
     plan = RosterPlan(errors=list(parsed.errors))
     root = orgs.scope_root(actor) if actor is not None else None
     units = merge_units(parsed.rows, plan.errors)
-    existing = load_orgs([*units, *(u.parent_code for u in units.values() if u.parent_code)])
+    existing = load_orgs([*units, *(u.parent_code for u in units.values() if u.parent_code)], units)
     for unit in units.values():
         check_unit(unit, existing, root, plan.errors)
     plan.units = list(units.values())
     rows = [row for row in parsed.rows if row.has_person and row.unit_code in units]
-    by_phone = users_by_phone([row.phone for row in rows if row.phone])
+    by_phone = users_by_phone([row for row in rows if row.phone])
     held = current_officers(
         [u.org.id for u in plan.units if u.org is not None], {u.id: u for u in by_phone.values()}
     )

@@ -12,18 +12,11 @@ from lms.accounts.models import Role, User
 from lms.db import db
 from lms.orgs.models import Officer, Organization, Position
 from lms.orgs.roster import RosterRow, RowError, key
-from lms.orgs.roster_plan import (
-    OfficerRow,
-    PersonPlan,
-    RosterPlan,
-    UnitPlan,
-    UserRow,
-    in_chunks,
-    message,
-)
+from lms.orgs.roster_plan import PersonPlan, RosterPlan, UnitPlan, in_chunks, message
+from lms.orgs.roster_tuples import OfficerRow, UserRow
 
 _USER_COLUMNS = [getattr(User, name) for name in UserRow._fields]
-_OFFICER_COLUMNS = [getattr(Officer, name) for name in OfficerRow._fields[:-1]]
+_OFFICER_COLUMNS = [Officer.id, Officer.user_id, Officer.org_id, Officer.position]
 _OFFICERS = len(_OFFICER_COLUMNS)
 
 
@@ -54,7 +47,7 @@ def match_people(
                 RowError(row.line, "dien_thoai", message("not_learner", value=row.phone or ""))
             )
         seen[identity] = row.line
-        person.changes = _person_changes(person)
+        person.changes = _person_changes(person) or ()
         people.append(person)
     return people
 
@@ -73,24 +66,30 @@ def _by_name(officers: list[OfficerRow], row: RosterRow) -> UserRow | None:
     return next(iter(matches.values())) if len(matches) == 1 else None
 
 
-def users_by_phone(phones: list[str]) -> dict[str, UserRow]:
-    """Accounts by phone, current or as username (a phone number the person had at creation).
-
-    Keys and phones are the file's own strings: the database's equal copies are not kept too."""
+def users_by_phone(rows: list[RosterRow]) -> dict[str, UserRow]:
+    """Accounts of these rows by phone, current or as username (a phone number the person had
+    at creation). Keys, phones and equal names are the file's own strings, not copies."""
+    listed = {row.phone: row for row in rows}
     found: dict[str, UserRow] = {}
-    for chunk in in_chunks(phones):
-        listed = {phone: phone for phone in chunk}
+    for chunk in in_chunks(listed):
         stmt = sa.select(User.username, *_USER_COLUMNS).where(
             sa.or_(User.phone.in_(chunk), User.username.in_(chunk))
         )
         for username, *columns in db.session.execute(stmt):
             user = UserRow._make(columns)
-            user = user._replace(phone=listed.get(user.phone, user.phone))  # type: ignore[arg-type]
+            user = _shared(user, listed.get(user.phone))  # type: ignore[arg-type]
             if username in listed:
-                found.setdefault(listed[username], user)
+                found.setdefault(listed[username].phone, user)  # type: ignore[arg-type]
             if user.phone in listed:
                 found[user.phone] = user  # the current phone wins over an old one
     return found
+
+
+def _shared(user: UserRow, row: RosterRow | None) -> UserRow:
+    if row is None:
+        return user
+    name = row.full_name if row.full_name == user.full_name else user.full_name
+    return user._replace(phone=row.phone, full_name=name)
 
 
 def refuse_people_elsewhere(
@@ -131,10 +130,12 @@ def current_officers(org_ids: list[int], known: dict[int, UserRow]) -> dict[int,
             .where(Officer.org_id.in_(chunk), Officer.ended_on.is_(None))
             .order_by(Officer.id)
         )
+        ids = {org_id: org_id for org_id in chunk}
         for row in db.session.execute(stmt):
-            officer = row[:_OFFICERS]
-            user = known.get(officer[1]) or UserRow._make(row[_OFFICERS:])
-            held[officer[2]].append(OfficerRow(*officer, user=user))
+            officer_id, user_id, org_id, position = row[:_OFFICERS]
+            user = known.get(user_id) or UserRow._make(row[_OFFICERS:])
+            org_id = ids[org_id]  # the union's id already held, not one more int per officer
+            held[org_id].append(OfficerRow(officer_id, org_id, position, user))
     return held
 
 

@@ -2,24 +2,21 @@
 
 A file speaks only for the unions it lists (shared/DESIGN.md §7). Nothing here writes.
 
-A national file lists 150.000 people: the plan holds what it reads of the database as plain
-tuples of the columns it needs (OrgRow, UserRow, OfficerRow), never as ORM objects, which cost
-several times more memory each and stay in the session's identity map.
+What it reads of the database it holds as tuples of columns (lms.orgs.roster_tuples).
 """
 
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from lms.accounts.models import Role
 from lms.db import db
 from lms.orgs import services as orgs
-from lms.orgs.models import GRASSROOTS, Organization, Position, Sector
+from lms.orgs.models import Organization, Sector
 from lms.orgs.roster import RosterRow, RowError
+from lms.orgs.roster_tuples import OfficerRow, OrgRow, UserRow
 
 CHUNK = 5000  # values per IN (...) list: well under SQLite's and PostgreSQL's limits
 
@@ -68,45 +65,6 @@ def message(which: str, **params: object) -> str:
     return str(table[which]) % params
 
 
-class OrgRow(NamedTuple):
-    """A union as the plan reads it."""
-
-    id: int
-    code: str
-    name: str
-    kind: str
-    parent_id: int | None
-    path: str
-    depth: int
-    sector: Sector | None
-    member_count: int | None
-
-    @property
-    def is_grassroots(self) -> bool:
-        return self.kind == GRASSROOTS
-
-
-class UserRow(NamedTuple):
-    """An account as the plan reads it."""
-
-    id: int
-    full_name: str
-    phone: str | None
-    email: str | None
-    role: Role
-    org_id: int | None
-
-
-class OfficerRow(NamedTuple):
-    """A current position, with its holder's account."""
-
-    id: int
-    user_id: int
-    org_id: int
-    position: Position
-    user: UserRow
-
-
 # The columns of a union that several rows of the file may give (each row must agree).
 MERGED = ("ten_don_vi", "ma_cap_tren", "khu_vuc", "so_doan_vien")
 
@@ -121,7 +79,7 @@ class UnitPlan:
     member_count: int | None = None
     org: OrgRow | None = None  # the existing unit, None for a new one
     parent: OrgRow | None = None
-    changes: list[str] = field(default_factory=list)  # changed fields of an existing unit
+    changes: list[str] | tuple[()] = ()  # changed fields of an existing unit (no empty lists)
     # The row that first gave each of the MERGED fields (0: none yet); a list is a third of
     # a dict's size, for 130.000 unions.
     seen: list[int] = field(default_factory=lambda: [0] * len(MERGED))
@@ -142,7 +100,7 @@ class PersonPlan:
     row: RosterRow
     unit: UnitPlan
     user: UserRow | None = None  # the existing account, None for a new one
-    changes: list[str] = field(default_factory=list)
+    changes: list[str] | tuple[()] = ()
     new_user_id: int | None = None  # set when the new account is inserted
 
     @property
@@ -250,15 +208,24 @@ def _merge_field(unit: UnitPlan, name: str, value: object, line: int, errors: li
 _ORG_COLUMNS = [getattr(Organization, name) for name in OrgRow._fields]
 
 
-def load_orgs(codes: Iterable[str]) -> dict[str, OrgRow]:
+def load_orgs(codes: Iterable[str], units: dict[str, UnitPlan] | None = None) -> dict[str, OrgRow]:
+    """Unions by code. Equal values are shared rather than held twice, 130.000 times: the
+    file's own code and name, one kind string, one int per parent."""
     found: dict[str, OrgRow] = {}
+    units = units or {}
+    parents: dict[int | None, int | None] = {}
     for chunk in in_chunks(codes):
         listed = {code: code for code in chunk}
         stmt = sa.select(*_ORG_COLUMNS).where(Organization.code.in_(chunk))
         for org in map(OrgRow._make, db.session.execute(stmt)):
-            # The file's own code and one shared kind string, not 130.000 copies of each.
             code = listed.get(org.code, org.code)
-            found[code] = org._replace(code=code, kind=sys.intern(org.kind))
+            unit = units.get(code)
+            found[code] = org._replace(
+                code=code,
+                name=unit.name if unit is not None and unit.name == org.name else org.name,
+                kind=sys.intern(org.kind),
+                parent_id=parents.setdefault(org.parent_id, org.parent_id),
+            )
     return found
 
 
@@ -287,7 +254,7 @@ def check_unit(
         elif root is not None and not unit.parent.path.startswith(root.path):
             fail("ma_cap_tren", "out_of_scope", value=unit.parent_code)
     if unit.org is not None and unit.org.is_grassroots:
-        unit.changes = _unit_changes(unit)
+        unit.changes = _unit_changes(unit) or ()
 
 
 def _check_new_unit(unit: UnitPlan, fail) -> None:  # type: ignore[no-untyped-def]
