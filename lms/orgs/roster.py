@@ -4,11 +4,10 @@ What is accepted (headers, their aliases, sector and position words: lms.orgs.ro
 is documented in the README's "Roster files" section; keep the two in step.
 """
 
-import csv
-import io
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -16,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from lms.accounts.phones import InvalidPhone, normalise_phone
 from lms.accounts.services import unaccent
 from lms.orgs.models import Position, Sector
+from lms.orgs.roster_cells import UnreadableXlsx, csv_rows, encoding_of, xlsx_rows
 from lms.orgs.roster_words import FIELDS, HEADER_ALIASES, POSITION_WORDS, SECTOR_WORDS
 
 REQUIRED_HEADERS = ("ma_don_vi",)
@@ -67,7 +67,7 @@ class RowError:
     message: str
 
 
-@dataclass
+@dataclass(slots=True)  # one per person of a national file: no __dict__ each
 class RosterRow:
     line: int
     unit_code: str
@@ -126,65 +126,41 @@ def clean(value: object) -> str:
 
 
 def parse_roster(data: bytes, filename: str = "") -> ParsedRoster:
-    """Read a roster file (kind judged by content, not name) into rows and row-numbered errors."""
+    """Read a roster file (kind judged by content, not name) into rows and row-numbered errors.
+
+    Cells are read a row at a time: a national file (150.000 rows) never sits in memory as a
+    whole decoded text or a table of cells, only as its bytes and the checked rows."""
     if data.startswith(b"PK\x03\x04"):
         try:
-            table = list(_xlsx_rows(data))
-        except Exception:  # openpyxl raises many types for a damaged file
+            return parse_table(xlsx_rows(data))
+        except UnreadableXlsx:
             return ParsedRoster(errors=[RowError(0, "", message("bad_xlsx"))])
-    else:
-        text = _decode(data)
-        if text is None:
-            code = "not_a_roster" if b"\x00" in data[:1024] else "not_utf8"
-            return ParsedRoster(errors=[RowError(0, "", message(code))])
-        table = list(_csv_rows(text))
-    return parse_table(table)
-
-
-def _decode(data: bytes) -> str | None:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16, tabs
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-
-
-def _csv_rows(text: str) -> Iterator[list[str]]:
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    # Excel on a Vietnamese-locale Windows separates with ";": pick what splits the header most.
-    delimiter = max((";", ",", "\t"), key=lambda d: len(next(csv.reader([first], delimiter=d))))
-    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-
-
-def _xlsx_rows(data: bytes) -> Iterator[tuple]:
-    from openpyxl import load_workbook
-
-    book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        yield from book.worksheets[0].iter_rows(values_only=True)
-    finally:
-        book.close()
+    encoding = encoding_of(data)
+    if encoding is None:
+        code = "not_a_roster" if b"\x00" in data[:1024] else "not_utf8"
+        return ParsedRoster(errors=[RowError(0, "", message(code))])
+    return parse_table(csv_rows(data, encoding))
 
 
 # ---- rows ------------------------------------------------------------------------------------
 
 
-def parse_table(table: list[Iterable[object]]) -> ParsedRoster:
-    """Find the header row, map its columns to fields, then read each data row."""
+def parse_table(table: Iterable[Iterable[object]]) -> ParsedRoster:
+    """Find the header row, map its columns to fields, then read each data row as it comes."""
     result = ParsedRoster()
-    found = _find_header(table)
+    table = iter(table)
+    head = [list(cells) for cells in itertools.islice(table, HEADER_SEARCH_ROWS)]
+    found = _find_header(head)
     if found is None:
         result.errors.append(RowError(0, "", message("no_header")))
         return result
     header_index, columns = found
-    result.errors += _header_errors(table[header_index], columns)
+    result.errors += _header_errors(head[header_index], columns)
     result.ignored_columns = [
-        clean(cell)
-        for i, cell in enumerate(table[header_index])
-        if i not in columns and clean(cell)
+        clean(cell) for i, cell in enumerate(head[header_index]) if i not in columns and clean(cell)
     ]
-    for number, cells in enumerate(table[header_index + 1 :], start=header_index + 2):
+    rest = itertools.chain(head[header_index + 1 :], table)
+    for number, cells in enumerate(rest, start=header_index + 2):
         values = {columns[i]: clean(cell) for i, cell in enumerate(cells) if i in columns}
         if any(values.values()):
             result.rows.append(_read_row(number, values, result.errors))
@@ -193,8 +169,8 @@ def parse_table(table: list[Iterable[object]]) -> ParsedRoster:
     return result
 
 
-def _find_header(table: list[Iterable[object]]) -> tuple[int, dict[int, str]] | None:
-    for index, cells in enumerate(table[:HEADER_SEARCH_ROWS]):
+def _find_header(head: list[list[object]]) -> tuple[int, dict[int, str]] | None:
+    for index, cells in enumerate(head):
         columns: dict[int, str] = {}
         for i, cell in enumerate(cells):
             name = _HEADERS.get(key(clean(cell)))

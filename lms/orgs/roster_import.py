@@ -2,7 +2,8 @@
 apply the plan in bulk in the caller's transaction.
 
 New accounts are inserted without password hashing (people set a password through an
-invitation) and new rows go in as multi-row INSERTs, so a file of 150.000 people stays fast.
+invitation) and rows are written as multi-row INSERTs and UPDATEs by id, a slice at a time, so
+a file of 150.000 people stays fast and within a few hundred megabytes.
 """
 
 import sqlalchemy as sa
@@ -22,7 +23,6 @@ from lms.orgs.roster_people import (
     users_by_phone,
 )
 from lms.orgs.roster_plan import (
-    CHUNK,
     PersonPlan,
     RosterPlan,
     UnitPlan,
@@ -30,6 +30,7 @@ from lms.orgs.roster_plan import (
     in_chunks,
     load_orgs,
     merge_units,
+    slices,
 )
 
 
@@ -38,12 +39,12 @@ def plan_roster(parsed: ParsedRoster, actor: User | None) -> RosterPlan:
     plan = RosterPlan(errors=list(parsed.errors))
     root = orgs.scope_root(actor) if actor is not None else None
     units = merge_units(parsed.rows, plan.errors)
-    existing = load_orgs([*units, *(u.parent_code for u in units.values() if u.parent_code)])
+    existing = load_orgs([*units, *(u.parent_code for u in units.values() if u.parent_code)], units)
     for unit in units.values():
         check_unit(unit, existing, root, plan.errors)
     plan.units = list(units.values())
     rows = [row for row in parsed.rows if row.has_person and row.unit_code in units]
-    by_phone = users_by_phone([row.phone for row in rows if row.phone])
+    by_phone = users_by_phone([row for row in rows if row.phone])
     held = current_officers(
         [u.org.id for u in plan.units if u.org is not None], {u.id: u for u in by_phone.values()}
     )
@@ -99,118 +100,126 @@ def apply_roster(plan: RosterPlan, actor: User | None) -> dict[str, int]:
     today = vn_today()
     _create_units(plan.units_created)
     _update_units(plan.units_updated)
-    for officer in plan.closing:
-        officer.ended_on = today
-    for person in plan.people_updated:
-        _update_person(person)
-    db.session.flush()  # closed chairs first: a union has one current chair (unique index)
+    # Closed chairs first: a union has one current chair (unique index).
+    for chunk in in_chunks(o.id for o in plan.closing):
+        db.session.execute(sa.update(Officer).where(Officer.id.in_(chunk)).values(ended_on=today))
+    _update_by_id(User, [_person_values(p) for p in plan.people_updated])
     _create_people(plan.people_created)
     _open_positions(plan.opening, today)
     _attach_people(plan.people)
-    db.session.flush()
+    # The rows were written past the ORM: objects this session loaded earlier read them again.
+    db.session.expire_all()
     audit.log_event("roster.imported", by=actor.username if actor else "cli", **counts)
     return counts
 
 
+# Plain multi-row INSERTs and UPDATEs by id, a slice of rows at a time: the ORM would send one
+# INSERT per row to learn each new id, and keep an object per row for the whole transaction.
+# render_nulls keeps every row's columns the same, so all rows go in one batched statement.
+
+
+def _insert(model: type, rows: list[dict]) -> None:
+    db.session.execute(sa.insert(model).execution_options(render_nulls=True), rows)
+
+
+def _update_by_id(model: type, rows: list[dict]) -> None:
+    for chunk in slices(rows):
+        db.session.execute(sa.update(model), chunk)
+
+
+def _ids(column: sa.orm.InstrumentedAttribute, keys: list[str]) -> dict[str, int]:
+    """New rows' ids by their unique key (code, username)."""
+    model = column.class_
+    rows = db.session.execute(sa.select(column, model.id).where(column.in_(keys)))
+    return {key: row_id for key, row_id in rows}
+
+
 def _create_units(units: list[UnitPlan]) -> None:
-    # Plain multi-row INSERTs: the ORM would send one INSERT per row to learn each new id.
-    rows = [
-        {
-            "code": unit.code,
-            "name": unit.name,
-            "kind": GRASSROOTS,
-            "parent_id": unit.parent.id,  # type: ignore[union-attr]
-            "sector": unit.sector,
-            "member_count": unit.member_count,
-            "path": f"/new/{unit.code}/",  # unique until the id is known
-            "depth": unit.parent.depth + 1,  # type: ignore[union-attr]
-        }
-        for unit in units
-    ]
-    _insert_many(Organization, rows)
-    created = {org.code: org for org in load_orgs(unit.code for unit in units).values()}
-    for unit in units:
-        unit.org = created[unit.code]
-        unit.org.path = f"{unit.parent.path}{unit.org.id}/"  # type: ignore[union-attr]
+    for chunk in slices(units):
+        rows = [
+            {
+                "code": unit.code,
+                "name": unit.name,
+                "kind": GRASSROOTS,
+                "parent_id": unit.parent.id,  # type: ignore[union-attr]
+                "sector": unit.sector,
+                "member_count": unit.member_count,
+                "path": f"/new/{unit.code}/",  # unique until the id is known
+                "depth": unit.parent.depth + 1,  # type: ignore[union-attr]
+            }
+            for unit in chunk
+        ]
+        _insert(Organization, rows)
+        ids = _ids(Organization.code, [unit.code for unit in chunk])
+        paths = []
+        for unit in chunk:
+            unit.new_org_id = org_id = ids[unit.code]
+            paths.append({"id": org_id, "path": f"{unit.parent.path}{org_id}/"})  # type: ignore[union-attr]
+        db.session.execute(sa.update(Organization), paths)
 
 
-def _insert_many(model: type, rows: list[dict]) -> None:
-    # render_nulls keeps every row's columns the same, so all rows go in one batched statement.
-    stmt = sa.insert(model).execution_options(render_nulls=True)
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(stmt, rows[start : start + CHUNK])
+_UNIT_COLUMNS = ("id", "name", "sector", "member_count", "parent_id", "path", "depth")
+_PERSON_COLUMNS = ("id", "full_name", "phone", "email")
 
 
 def _update_units(units: list[UnitPlan]) -> None:
+    rows = []
     for unit in units:
-        org = unit.org
-        if "name" in unit.changes:
-            org.name = unit.name
-        if "sector" in unit.changes:
-            org.sector = unit.sector
-        if "member_count" in unit.changes:
-            org.member_count = unit.member_count
-        if "parent" in unit.changes and unit.parent is not None:
+        org, parent = unit.org, unit.parent
+        changed = {name: getattr(unit, name) for name in _UNIT_COLUMNS[1:4] if name in unit.changes}
+        new = org._replace(**changed)  # type: ignore[union-attr]
+        if "parent" in unit.changes and parent is not None:
             # Grassroots unions are leaves: moving one rewrites its own path only.
-            org.parent_id = unit.parent.id
-            org.path = f"{unit.parent.path}{org.id}/"
-            org.depth = unit.parent.depth + 1
-            audit.log_event("org.moved", code=org.code, to=unit.parent.code)
+            path = f"{parent.path}{new.id}/"
+            new = new._replace(parent_id=parent.id, path=path, depth=parent.depth + 1)
+            audit.log_event("org.moved", code=unit.code, to=parent.code)
+        rows.append({name: getattr(new, name) for name in _UNIT_COLUMNS})
+    _update_by_id(Organization, rows)
 
 
-def _update_person(person: PersonPlan) -> None:
-    user, row = person.user, person.row
-    if "full_name" in person.changes:
-        user.full_name = row.full_name
-    if "phone" in person.changes:
-        user.phone = row.phone
-    if "email" in person.changes:
-        user.email = row.email
+def _person_values(person: PersonPlan) -> dict:
+    changed = {name: getattr(person.row, name) for name in person.changes}
+    new = person.user._replace(**changed)  # type: ignore[union-attr]
+    return {name: getattr(new, name) for name in _PERSON_COLUMNS}
 
 
 def _create_people(people: list[PersonPlan]) -> None:
     if not people:
         return
-    names = generate_username_candidates([p.row.full_name for p in people if not p.row.phone])
-    rows = []
-    for person in people:
-        username = person.row.phone or names.pop(0)
-        rows.append(
+    names = iter(generate_username_candidates([p.row.full_name for p in people if not p.row.phone]))
+    for chunk in slices(people):
+        rows = [
             {
-                "username": username,
+                "username": person.row.phone or next(names),
                 "full_name": person.row.full_name,
                 "phone": person.row.phone,
                 "email": person.row.email,
                 "role": Role.LEARNER,
-                "org_id": person.unit.org.id,
+                "org_id": person.unit.org_id,
             }
-        )
-    _insert_many(User, rows)
-    ids: dict[str, int] = {}
-    for chunk in in_chunks(row["username"] for row in rows):
-        stmt = sa.select(User.username, User.id).where(User.username.in_(chunk))
-        ids.update({username: user_id for username, user_id in db.session.execute(stmt)})
-    for person, row in zip(people, rows, strict=True):
-        person.new_user_id = ids[row["username"]]
+            for person in chunk
+        ]
+        _insert(User, rows)
+        ids = _ids(User.username, [row["username"] for row in rows])
+        for person, row in zip(chunk, rows, strict=True):
+            person.new_user_id = ids[row["username"]]
 
 
 def _open_positions(people: list[PersonPlan], today) -> None:  # type: ignore[no-untyped-def]
-    rows = [
-        {
-            "user_id": p.user_id,
-            "org_id": p.unit.org.id,  # type: ignore[union-attr]
-            "position": p.row.position,
-            "started_on": today,
-        }
-        for p in people
-    ]
-    _insert_many(Officer, rows)
+    for chunk in slices(people):
+        rows = [
+            {"user_id": p.user_id, "org_id": p.unit.org_id, "position": p.row.position,
+             "started_on": today}
+            for p in chunk
+        ]  # fmt: skip
+        _insert(Officer, rows)
 
 
 def _attach_people(people: list[PersonPlan]) -> None:
     """Learners belong to the union the file lists them in (staff keep their scope)."""
-    for person in people:
-        user = person.user
-        if user is not None and user.role == Role.LEARNER and person.unit.org is not None:
-            if user.org_id != person.unit.org.id:
-                user.org_id = person.unit.org.id
+    moves = [
+        {"id": p.user.id, "org_id": p.unit.org_id}
+        for p in people
+        if p.user is not None and p.user.role == Role.LEARNER and p.user.org_id != p.unit.org_id
+    ]
+    _update_by_id(User, moves)

@@ -7,20 +7,24 @@ union's current officers; the accounts and positions are loaded in a few queries
 from collections import defaultdict
 
 import sqlalchemy as sa
-from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.accounts.models import Role, User
 from lms.db import db
 from lms.orgs.models import Officer, Organization, Position
 from lms.orgs.roster import RosterRow, RowError, key
 from lms.orgs.roster_plan import PersonPlan, RosterPlan, UnitPlan, in_chunks, message
+from lms.orgs.roster_tuples import OfficerRow, UserRow
+
+_USER_COLUMNS = [getattr(User, name) for name in UserRow._fields]
+_OFFICER_COLUMNS = [Officer.id, Officer.user_id, Officer.org_id, Officer.position]
+_OFFICERS = len(_OFFICER_COLUMNS)
 
 
 def match_people(
     rows: list[RosterRow],
     units: dict[str, UnitPlan],
-    by_phone: dict[str, User],
-    held: dict[int, list[Officer]],
+    by_phone: dict[str, UserRow],
+    held: dict[int, list[OfficerRow]],
     errors: list[RowError],
 ) -> list[PersonPlan]:
     """Find each listed person's account: by phone anywhere, else by name among the union's
@@ -31,7 +35,8 @@ def match_people(
         person = PersonPlan(row=row, unit=unit, user=by_phone.get(row.phone or ""))
         if person.user is None and unit.org is not None:
             person.user = _by_name(held[unit.org.id], row)
-        identity = f"user:{person.user.id}" if person.user else row.phone or _name_key(row)
+        # An account's id (an int: never equal to a phone or a name key, both strings).
+        identity = person.user.id if person.user else row.phone or _name_key(row)
         if identity in seen:
             errors.append(
                 RowError(row.line, "ho_ten", message("duplicate_person", other=seen[identity]))
@@ -42,7 +47,7 @@ def match_people(
                 RowError(row.line, "dien_thoai", message("not_learner", value=row.phone or ""))
             )
         seen[identity] = row.line
-        person.changes = _person_changes(person)
+        person.changes = _person_changes(person) or ()
         people.append(person)
     return people
 
@@ -51,7 +56,7 @@ def _name_key(row: RosterRow) -> str:
     return f"name:{row.unit_code}:{key(row.full_name)}"
 
 
-def _by_name(officers: list[Officer], row: RosterRow) -> User | None:
+def _by_name(officers: list[OfficerRow], row: RosterRow) -> UserRow | None:
     name = key(row.full_name)
     matches = {
         o.user.id: o.user
@@ -61,20 +66,34 @@ def _by_name(officers: list[Officer], row: RosterRow) -> User | None:
     return next(iter(matches.values())) if len(matches) == 1 else None
 
 
-def users_by_phone(phones: list[str]) -> dict[str, User]:
-    """Accounts by phone, current or as username (a phone number the person had at creation)."""
-    found: dict[str, User] = {}
-    for chunk in in_chunks(phones):
-        stmt = sa.select(User).where(sa.or_(User.phone.in_(chunk), User.username.in_(chunk)))
-        for user in db.session.scalars(stmt):
-            found.setdefault(user.username, user)
-            if user.phone:
+def users_by_phone(rows: list[RosterRow]) -> dict[str, UserRow]:
+    """Accounts of these rows by phone, current or as username (a phone number the person had
+    at creation). Keys, phones and equal names are the file's own strings, not copies."""
+    listed = {row.phone: row for row in rows}
+    found: dict[str, UserRow] = {}
+    for chunk in in_chunks(listed):
+        stmt = sa.select(User.username, *_USER_COLUMNS).where(
+            sa.or_(User.phone.in_(chunk), User.username.in_(chunk))
+        )
+        for username, *columns in db.session.execute(stmt):
+            user = UserRow._make(columns)
+            user = _shared(user, listed.get(user.phone))  # type: ignore[arg-type]
+            if username in listed:
+                found.setdefault(listed[username].phone, user)  # type: ignore[arg-type]
+            if user.phone in listed:
                 found[user.phone] = user  # the current phone wins over an old one
     return found
 
 
+def _shared(user: UserRow, row: RosterRow | None) -> UserRow:
+    if row is None:
+        return user
+    name = row.full_name if row.full_name == user.full_name else user.full_name
+    return user._replace(phone=row.phone, full_name=name)
+
+
 def refuse_people_elsewhere(
-    rows: list[RosterRow], by_phone: dict[str, User], root: Organization, errors: list[RowError]
+    rows: list[RosterRow], by_phone: dict[str, UserRow], root: Organization, errors: list[RowError]
 ) -> None:
     """Staff may not take over an account held outside their scope (by its unit or a position)."""
     ids = {u.id for u in by_phone.values()}
@@ -100,27 +119,23 @@ def refuse_people_elsewhere(
             errors.append(RowError(row.line, "dien_thoai", text))
 
 
-def current_officers(org_ids: list[int], known: dict[int, User]) -> dict[int, list[Officer]]:
-    """Current officers of these unions, by union, with their accounts: those not `known`
-    (loaded already) are loaded in bulk, so that officer.user never costs a query of its own."""
-    held: dict[int, list[Officer]] = defaultdict(list)
+def current_officers(org_ids: list[int], known: dict[int, UserRow]) -> dict[int, list[OfficerRow]]:
+    """Current officers of these unions, by union, with their accounts (those `known`, loaded
+    already, are not loaded twice): one query per CHUNK unions."""
+    held: dict[int, list[OfficerRow]] = defaultdict(list)
     for chunk in in_chunks(org_ids):
-        for officer in db.session.scalars(
-            sa.select(Officer)
+        stmt = (
+            sa.select(*_OFFICER_COLUMNS, *_USER_COLUMNS)
+            .join(User, User.id == Officer.user_id)
             .where(Officer.org_id.in_(chunk), Officer.ended_on.is_(None))
-            .options(sa.orm.lazyload(Officer.user))
             .order_by(Officer.id)
-        ):
-            held[officer.org_id].append(officer)
-    users = dict(known)
-    missing = {o.user_id for officers in held.values() for o in officers} - set(users)
-    for chunk in in_chunks(missing):
-        users.update(
-            (u.id, u) for u in db.session.scalars(sa.select(User).where(User.id.in_(chunk)))
         )
-    for officers in held.values():
-        for officer in officers:
-            set_committed_value(officer, "user", users[officer.user_id])
+        ids = {org_id: org_id for org_id in chunk}
+        for row in db.session.execute(stmt):
+            officer_id, user_id, org_id, position = row[:_OFFICERS]
+            user = known.get(user_id) or UserRow._make(row[_OFFICERS:])
+            org_id = ids[org_id]  # the union's id already held, not one more int per officer
+            held[org_id].append(OfficerRow(officer_id, org_id, position, user))
     return held
 
 
@@ -138,7 +153,7 @@ def _person_changes(person: PersonPlan) -> list[str]:
     return changes
 
 
-def plan_positions(plan: RosterPlan, current: dict[int, list[Officer]]) -> None:
+def plan_positions(plan: RosterPlan, current: dict[int, list[OfficerRow]]) -> None:
     """Compare each listed union's current officers with the file: keep, close, open."""
     wanted: dict[str, list[PersonPlan]] = defaultdict(list)
     for person in plan.people:
@@ -162,7 +177,7 @@ def _refuse_two_chairs(wanted: dict[str, list[PersonPlan]], errors: list[RowErro
 
 
 def _plan_unit_positions(
-    plan: RosterPlan, unit: UnitPlan, held: list[Officer], people: list[PersonPlan]
+    plan: RosterPlan, unit: UnitPlan, held: list[OfficerRow], people: list[PersonPlan]
 ) -> None:
     kept: set[int] = set()
     for person in people:

@@ -1,19 +1,22 @@
 """A roster file's plan: what it would change, checked against the tree; the unions' part.
 
 A file speaks only for the unions it lists (shared/DESIGN.md §7). Nothing here writes.
+
+What it reads of the database it holds as tuples of columns (lms.orgs.roster_tuples).
 """
 
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from lms.accounts.models import User
 from lms.db import db
 from lms.orgs import services as orgs
-from lms.orgs.models import Officer, Organization, Sector
+from lms.orgs.models import Organization, Sector
 from lms.orgs.roster import RosterRow, RowError
+from lms.orgs.roster_tuples import OfficerRow, OrgRow, UserRow
 
 CHUNK = 5000  # values per IN (...) list: well under SQLite's and PostgreSQL's limits
 
@@ -62,7 +65,11 @@ def message(which: str, **params: object) -> str:
     return str(table[which]) % params
 
 
-@dataclass
+# The columns of a union that several rows of the file may give (each row must agree).
+MERGED = ("ten_don_vi", "ma_cap_tren", "khu_vuc", "so_doan_vien")
+
+
+@dataclass(slots=True)
 class UnitPlan:
     code: str
     line: int
@@ -70,18 +77,30 @@ class UnitPlan:
     parent_code: str = ""
     sector: Sector | None = None
     member_count: int | None = None
-    org: Organization | None = None  # the existing unit, None for a new one
-    parent: Organization | None = None
-    changes: list[str] = field(default_factory=list)  # changed fields of an existing unit
-    seen: dict[str, int] = field(default_factory=dict)  # field -> row that first gave it
+    org: OrgRow | None = None  # the existing unit, None for a new one
+    parent: OrgRow | None = None
+    changes: list[str] | tuple[()] = ()  # changed fields of an existing unit (no empty lists)
+    # The row that first gave each of the MERGED fields (0: none yet); a list is a third of
+    # a dict's size, for 130.000 unions.
+    seen: list[int] = field(default_factory=lambda: [0] * len(MERGED))
+    new_org_id: int | None = None  # set when the new union is inserted
+
+    @property
+    def org_id(self) -> int | None:
+        return self.org.id if self.org is not None else self.new_org_id
+
+    def line_of(self, name: str) -> int:
+        """The row that first gave this field, else the unit's first row."""
+        first = self.seen[MERGED.index(name)] if name in MERGED else 0
+        return first or self.line
 
 
-@dataclass
+@dataclass(slots=True)
 class PersonPlan:
     row: RosterRow
     unit: UnitPlan
-    user: User | None = None  # the existing account, None for a new one
-    changes: list[str] = field(default_factory=list)
+    user: UserRow | None = None  # the existing account, None for a new one
+    changes: list[str] | tuple[()] = ()
     new_user_id: int | None = None  # set when the new account is inserted
 
     @property
@@ -95,9 +114,9 @@ class RosterPlan:
     units: list[UnitPlan] = field(default_factory=list)
     people: list[PersonPlan] = field(default_factory=list)
     opening: list[PersonPlan] = field(default_factory=list)
-    closing: list[Officer] = field(default_factory=list)
+    closing: list[OfficerRow] = field(default_factory=list)
     kept: int = 0
-    replaced_chairs: list[tuple[UnitPlan, Officer, PersonPlan]] = field(default_factory=list)
+    replaced_chairs: list[tuple[UnitPlan, OfficerRow, PersonPlan]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -141,6 +160,12 @@ def in_chunks(values: Iterable[object]) -> list[list[object]]:
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
+def slices(items: Sequence) -> Iterator[Sequence]:  # type: ignore[type-arg]
+    """Consecutive slices of CHUNK items: rows to write are built one slice at a time."""
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
 def merge_units(rows: Sequence[RosterRow], errors: list[RowError]) -> dict[str, UnitPlan]:
     """One plan per unit code; a field given differently on two rows is an error."""
     units: dict[str, UnitPlan] = {}
@@ -168,34 +193,50 @@ _ATTRS = {
 
 
 def _merge_field(unit: UnitPlan, name: str, value: object, line: int, errors: list) -> None:
-    attr = _ATTRS[name]
+    attr, index = _ATTRS[name], MERGED.index(name)
     first = getattr(unit, attr)
-    if name not in unit.seen:
-        unit.seen[name] = line
+    if not unit.seen[index]:
+        unit.seen[index] = line
         setattr(unit, attr, value)
     elif first != value:
         which = "members_conflict" if name == "so_doan_vien" else "conflict"
         shown = (getattr(first, "label", first), getattr(value, "label", value))
         params = {"code": unit.code, "value": shown[1], "first": shown[0]}
-        errors.append(RowError(line, name, message(which, other=unit.seen[name], **params)))
+        errors.append(RowError(line, name, message(which, other=unit.seen[index], **params)))
 
 
-def load_orgs(codes: Iterable[str]) -> dict[str, Organization]:
-    found: dict[str, Organization] = {}
+_ORG_COLUMNS = [getattr(Organization, name) for name in OrgRow._fields]
+
+
+def load_orgs(codes: Iterable[str], units: dict[str, UnitPlan] | None = None) -> dict[str, OrgRow]:
+    """Unions by code. Equal values are shared rather than held twice, 130.000 times: the
+    file's own code and name, one kind string, one int per parent."""
+    found: dict[str, OrgRow] = {}
+    units = units or {}
+    parents: dict[int | None, int | None] = {}
     for chunk in in_chunks(codes):
-        for org in db.session.scalars(sa.select(Organization).where(Organization.code.in_(chunk))):
-            found[org.code] = org
+        listed = {code: code for code in chunk}
+        stmt = sa.select(*_ORG_COLUMNS).where(Organization.code.in_(chunk))
+        for org in map(OrgRow._make, db.session.execute(stmt)):
+            code = listed.get(org.code, org.code)
+            unit = units.get(code)
+            found[code] = org._replace(
+                code=code,
+                name=unit.name if unit is not None and unit.name == org.name else org.name,
+                kind=sys.intern(org.kind),
+                parent_id=parents.setdefault(org.parent_id, org.parent_id),
+            )
     return found
 
 
 def check_unit(
     unit: UnitPlan,
-    existing: dict[str, Organization],
+    existing: dict[str, OrgRow],
     root: Organization | None,
     errors: list[RowError],
 ) -> None:
     def fail(name: str, which: str, **params: object) -> None:
-        errors.append(RowError(unit.seen.get(name, unit.line), name, message(which, **params)))
+        errors.append(RowError(unit.line_of(name), name, message(which, **params)))
 
     unit.org = existing.get(unit.code)
     if unit.org is None:
@@ -213,7 +254,7 @@ def check_unit(
         elif root is not None and not unit.parent.path.startswith(root.path):
             fail("ma_cap_tren", "out_of_scope", value=unit.parent_code)
     if unit.org is not None and unit.org.is_grassroots:
-        unit.changes = _unit_changes(unit)
+        unit.changes = _unit_changes(unit) or ()
 
 
 def _check_new_unit(unit: UnitPlan, fail) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,8 @@
 """Reading roster files as Vietnamese offices write them: every quirk, and clear refusals."""
 
+import io
 import unicodedata
+import zipfile
 
 import pytest
 
@@ -135,7 +137,7 @@ def test_xlsx_reads_like_the_csv(app_ctx) -> None:
     from_csv = parse_roster(example_bytes())
     from_xlsx = parse_roster(example_as_xlsx())
     assert from_xlsx.errors == []
-    assert [vars(r) for r in from_xlsx.rows] == [vars(r) for r in from_csv.rows]
+    assert from_xlsx.rows == from_csv.rows
 
 
 def test_xlsx_numbers_as_excel_stores_them(app_ctx) -> None:
@@ -191,3 +193,19 @@ def test_files_that_cannot_be_read(app_ctx, data: bytes, words: str) -> None:
 def test_a_header_without_rows_is_refused(app_ctx) -> None:
     parsed = parse_roster("Mã đơn vị;Tên đơn vị\r\n;\r\n".encode())
     assert parsed.rows == [] and [e.line for e in parsed.errors] == [0]
+
+
+def test_a_workbook_damaged_past_its_first_rows_is_refused(app_ctx) -> None:
+    """Rows are read as they come: a sheet that breaks after its header still gets the clear
+    message, and no half-read rows."""
+    book = zipfile.ZipFile(io.BytesIO(example_as_xlsx()))
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(damaged, "w") as out:
+        for item in book.infolist():
+            data = book.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: data.index(b'<row r="4"')] + b'<row r="4"><c r="A4" t="'
+            out.writestr(item, data)
+    parsed = parse_roster(damaged.getvalue())
+    assert parsed.rows == [] and [e.line for e in parsed.errors] == [0]
+    assert "Excel" in parsed.errors[0].message
