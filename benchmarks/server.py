@@ -37,6 +37,8 @@ class Server:
                 gunicorn,
                 "--workers",
                 str(self.workers),
+                # The deployment command: the app is built once, and the workers forked from it.
+                "--preload",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--access-logfile",

@@ -5,8 +5,8 @@ from pathlib import Path
 from flask import Flask
 
 from lms import config
-from lms.db import db
-from lms.extensions import babel, csrf, login_manager, migrate
+from lms.db import db, init_migrate, track_engines
+from lms.extensions import babel, csrf, login_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     web.apply_settings(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    track_engines(app)
+    init_migrate(app, ROOT / "migrations")
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale, timezone_selector=web.select_timezone)

@@ -6,13 +6,15 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
-from flask_migrate import upgrade
 
 
 def _create_app() -> Flask:
     from lms import create_app
+    from lms.db import load_migrate
 
-    return create_app()
+    app = create_app()
+    load_migrate(app)  # the `lms db ...` commands come with it
+    return app
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app)
@@ -24,6 +26,8 @@ def main() -> None:
 @with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema to the newest version (safe to run again)."""
+    from flask_migrate import upgrade
+
     upgrade()
     click.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
 

@@ -2,10 +2,8 @@
 
 from flask_babel import Babel
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
 babel = Babel()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-migrate = Migrate()

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import qrcode
-import qrcode.image.svg
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -239,6 +237,9 @@ def accept(invitation: Invitation, password: str) -> User:
 
 def qr_data_uri(text: str) -> str:
     """An SVG QR code as a data: URI (the page's CSP allows data: images)."""
+    import qrcode  # here, not at start: only slips and certificates draw one
+    import qrcode.image.svg
+
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
     buffer = io.BytesIO()
     image.save(buffer)

@@ -49,7 +49,8 @@ def _render(ctx: services.Context, fmt: str) -> bytes:
     if fmt == "csv":
         return "".join(exports.csv_lines(ctx, units)).encode("utf-8")
     if fmt == "xlsx":
-        return exports.xlsx_bytes(ctx, found, units)
+        with exports.xlsx_file(ctx, found, units) as book:
+            return book.read()
     everything = list(units)
     page = services.UnitPage(everything, len(everything), 1, 1)
     text = json.dumps(services.report_json(ctx, found, page), ensure_ascii=False, indent=2)

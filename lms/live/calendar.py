@@ -9,8 +9,6 @@ escaped and lines folded by `icalendar`; its output uses CRLF line endings.
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
-
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 PRODID = "-//lms//Live sessions//VI"
 
@@ -32,6 +30,8 @@ def session_ics(
     if minutes <= 0:
         raise ValueError("minutes must be positive")
     local_start = start.astimezone(TIMEZONE)
+    # Imported here: only a calendar download needs it, not every serving process at start.
+    from icalendar import Calendar, Event
 
     event = Event()
     event.add("uid", uid)

@@ -11,10 +11,12 @@ import re
 import secrets
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
-from openpyxl import Workbook
-from openpyxl.styles import Font
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 NAME_RE = re.compile(r"[A-Za-z0-9_-]{32,64}")
 KEEP_SECONDS = 24 * 3600
@@ -65,6 +67,10 @@ def discard(name: object) -> None:
 
 def template_xlsx() -> bytes:
     """An empty roster with the Vietnamese headers, one example row and the accepted words."""
+    # Imported here: openpyxl costs every serving process about 8 MB at start otherwise.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     sheet.title = "Danh sách"
@@ -83,7 +89,9 @@ def template_xlsx() -> bytes:
     return buffer.getvalue()
 
 
-def _words_sheet(book: Workbook) -> None:
+def _words_sheet(book: "Workbook") -> None:
+    from openpyxl.styles import Font
+
     sheet = book.create_sheet("Giá trị hợp lệ")
     sheet.append(("Khu vực", "→ khu vực", "Chức vụ"))
     sectors = [(w, "ngoài nhà nước") for w in NON_STATE_WORDS] + [

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-import qrcode
-import qrcode.image.svg
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, make_response, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -186,6 +184,9 @@ def present(cert: Certificate) -> CertificateView:
 
 def qr_data_uri(text: str) -> str:
     """An SVG QR code as a data: URI, usable in a page (CSP allows data: images) and a PDF."""
+    import qrcode  # here, not at start: only slips and certificates draw one
+    import qrcode.image.svg
+
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
     buffer = io.BytesIO()
     image.save(buffer)

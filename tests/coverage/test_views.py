@@ -3,8 +3,10 @@ page show the hand-counted figures, and district A's staff see nothing of distri
 
 import csv
 import io
+import os
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -132,6 +134,35 @@ def test_xlsx_has_a_targets_sheet_and_a_units_sheet(staff_a) -> None:
     units = list(book["Đơn vị"].iter_rows(values_only=True))
     assert len(units) == 8 and units[0][0] == "Mã đơn vị"
     book.close()
+
+
+def test_xlsx_is_sent_in_chunks_from_a_file_removed_at_the_end(staff_a, monkeypatch) -> None:
+    """EXP-06: the workbook is written to a temporary file on disk, not built in memory, and
+    sent from it a chunk at a time with its length known; closing the response deletes it."""
+    from lms.coverage import views
+
+    monkeypatch.setattr(views, "CHUNK_BYTES", 1024)
+    before = _unnamed_files()
+    response = staff_a.get(URL + "&format=xlsx", buffered=False)
+    assert response.is_streamed and _unnamed_files() == before + 1
+    chunks = list(response.response)
+    assert len(chunks) > 1 and all(len(c) <= 1024 for c in chunks)
+    data = b"".join(chunks)
+    assert int(response.headers["Content-Length"]) == len(data)
+    response.close()
+    assert _unnamed_files() == before
+    assert load_workbook(io.BytesIO(data), read_only=True).sheetnames == ["Chỉ tiêu", "Đơn vị"]
+
+
+def _unnamed_files() -> int:
+    """Files this process holds open whose name is gone (unlinked temporary files)."""
+    found = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            found += os.readlink(fd).endswith("(deleted)")
+        except OSError:
+            continue
+    return found
 
 
 def test_print_page_is_the_report_to_send(staff_a) -> None:
