@@ -85,37 +85,45 @@ def get_course(slug: str) -> Course | None:
     ).first()
 
 
+# The pages' hot statements are built once: building one costs more CPU than running it, and a
+# statement kept whole also keeps its cache key, so each request only binds its values.
+_MODULE_BY_SLUGS = (
+    sa.select(Module)
+    .join(Course)
+    .where(
+        Course.slug == sa.bindparam("course_slug"),
+        Course.published.is_(True),
+        Module.slug == sa.bindparam("module_slug"),
+        Module.status == ModuleStatus.PUBLISHED,
+    )
+    .options(sa.orm.contains_eager(Module.course))
+)
+_LESSON_BY_SLUGS = (
+    sa.select(Lesson)
+    .join(Module)
+    .join(Course)
+    .where(
+        Course.slug == sa.bindparam("course_slug"),
+        Course.published.is_(True),
+        Module.slug == sa.bindparam("module_slug"),
+        Module.status == ModuleStatus.PUBLISHED,
+        Lesson.slug == sa.bindparam("lesson_slug"),
+        Lesson.retired.is_(False),
+    )
+    .options(sa.orm.contains_eager(Lesson.module).contains_eager(Module.course))
+)
+
+
 def get_module(course_slug: str, module_slug: str) -> Module | None:
     """A published module of a published course, with its course loaded."""
-    return db.session.scalars(
-        sa.select(Module)
-        .join(Course)
-        .where(
-            Course.slug == course_slug,
-            Course.published.is_(True),
-            Module.slug == module_slug,
-            Module.status == ModuleStatus.PUBLISHED,
-        )
-        .options(sa.orm.contains_eager(Module.course))
-    ).first()
+    params = {"course_slug": course_slug, "module_slug": module_slug}
+    return db.session.scalars(_MODULE_BY_SLUGS, params).first()
 
 
 def get_lesson(course_slug: str, module_slug: str, lesson_slug: str) -> Lesson | None:
     """A current lesson of a published module, with module and course loaded (one query)."""
-    return db.session.scalars(
-        sa.select(Lesson)
-        .join(Module)
-        .join(Course)
-        .where(
-            Course.slug == course_slug,
-            Course.published.is_(True),
-            Module.slug == module_slug,
-            Module.status == ModuleStatus.PUBLISHED,
-            Lesson.slug == lesson_slug,
-            Lesson.retired.is_(False),
-        )
-        .options(sa.orm.contains_eager(Lesson.module).contains_eager(Module.course))
-    ).first()
+    params = {"course_slug": course_slug, "module_slug": module_slug, "lesson_slug": lesson_slug}
+    return db.session.scalars(_LESSON_BY_SLUGS, params).first()
 
 
 # ---- progress read models ------------------------------------------------------------------
@@ -157,19 +165,27 @@ class ModuleState:
         return pending[0] if pending else None
 
 
+_LESSONS_WITH_PROGRESS = (
+    sa.select(Lesson, LessonProgress)
+    .outerjoin(
+        LessonProgress,
+        sa.and_(
+            LessonProgress.lesson_id == Lesson.id,
+            LessonProgress.user_id == sa.bindparam("user_id"),
+        ),
+    )
+    .where(Lesson.module_id.in_(sa.bindparam("module_ids", expanding=True)))
+    .where(Lesson.retired.is_(False))
+    .order_by(Lesson.module_id, Lesson.position, Lesson.id)
+    # Lists need titles and slugs; the bodies (tens of KB a module) stay in the database.
+    .options(*(orm.defer(c, raiseload=True) for c in _BODIES))
+)
+
+
 def module_lessons(user: User, module_ids: list[int]) -> dict[int, list[LessonState]]:
     """Current lessons of the modules, in order, with the user's progress: one query."""
-    rows = db.session.execute(
-        sa.select(Lesson, LessonProgress)
-        .outerjoin(
-            LessonProgress,
-            sa.and_(LessonProgress.lesson_id == Lesson.id, LessonProgress.user_id == user.id),
-        )
-        .where(Lesson.module_id.in_(module_ids), Lesson.retired.is_(False))
-        .order_by(Lesson.module_id, Lesson.position, Lesson.id)
-        # Lists need titles and slugs; the bodies (tens of KB a module) stay in the database.
-        .options(*(orm.defer(c, raiseload=True) for c in _BODIES))
-    ).all()
+    params = {"user_id": user.id, "module_ids": list(module_ids)}
+    rows = db.session.execute(_LESSONS_WITH_PROGRESS, params).all()
     result: dict[int, list[LessonState]] = {i: [] for i in module_ids}
     for lesson, progress in rows:
         result[lesson.module_id].append(
@@ -183,16 +199,17 @@ def module_lessons(user: User, module_ids: list[int]) -> dict[int, list[LessonSt
     return result
 
 
+_STANDING_COMPLETIONS = sa.select(Completion).where(
+    Completion.user_id == sa.bindparam("user_id"),
+    Completion.module_id.in_(sa.bindparam("module_ids", expanding=True)),
+    Completion.revoked_dt.is_(None),
+)
+
+
 def completions_of(user: User, module_ids: list[int]) -> dict[int, Completion]:
     """The user's standing completions of these modules."""
-    rows = db.session.scalars(
-        sa.select(Completion).where(
-            Completion.user_id == user.id,
-            Completion.module_id.in_(module_ids),
-            Completion.revoked_dt.is_(None),
-        )
-    )
-    return {c.module_id: c for c in rows}
+    params = {"user_id": user.id, "module_ids": list(module_ids)}
+    return {c.module_id: c for c in db.session.scalars(_STANDING_COMPLETIONS, params)}
 
 
 def course_overview(user: User, course: Course) -> list[ModuleState]:
@@ -265,21 +282,26 @@ def record_visit(visit: Visit) -> None:
 # ---- in-lesson blocks ----------------------------------------------------------------------
 
 
+_BLOCKS_WITH_RESPONSES = (
+    sa.select(LessonBlock, BlockResponse)
+    .outerjoin(
+        BlockResponse,
+        sa.and_(
+            BlockResponse.block_id == LessonBlock.id,
+            BlockResponse.user_id == sa.bindparam("user_id"),
+        ),
+    )
+    .where(LessonBlock.lesson_id == sa.bindparam("lesson_id"), LessonBlock.retired.is_(False))
+    .order_by(LessonBlock.position)
+)
+
+
 def blocks_with_responses(
     user: User, lesson: Lesson
 ) -> list[tuple[LessonBlock, BlockResponse | None]]:
     """The lesson's current blocks and this user's answers to them (one query)."""
-    return list(
-        db.session.execute(
-            sa.select(LessonBlock, BlockResponse)
-            .outerjoin(
-                BlockResponse,
-                sa.and_(BlockResponse.block_id == LessonBlock.id, BlockResponse.user_id == user.id),
-            )
-            .where(LessonBlock.lesson_id == lesson.id, LessonBlock.retired.is_(False))
-            .order_by(LessonBlock.position)
-        ).all()
-    )
+    params = {"user_id": user.id, "lesson_id": lesson.id}
+    return list(db.session.execute(_BLOCKS_WITH_RESPONSES, params).all())
 
 
 def get_block(lesson: Lesson, key: str, kind: BlockKind) -> LessonBlock | None:
