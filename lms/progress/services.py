@@ -3,11 +3,11 @@ module completions those lead to. Reads are shaped for few SQL statements per pa
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import orm
 
 from lms import audit
 from lms.accounts.models import User
@@ -16,6 +16,7 @@ from lms.catalog.models import (
     Course,
     Lesson,
     LessonBlock,
+    LessonKind,
     Module,
     ModuleKind,
     ModuleStatus,
@@ -30,7 +31,6 @@ from lms.quizzes.models import Quiz
 
 # A revisit refreshes "last seen" at most this often, so reading a lesson costs no write.
 VISIT_REFRESH = timedelta(minutes=10)
-_BODIES = (Lesson.body_md, Lesson.body_html, Lesson.draft_md)
 
 
 class ProgressError(ValueError):
@@ -129,9 +129,20 @@ def get_lesson(course_slug: str, module_slug: str, lesson_slug: str) -> Lesson |
 # ---- progress read models ------------------------------------------------------------------
 
 
+class LessonItem(NamedTuple):
+    """What lists of lessons show: plain columns, no ORM object (a home page lists hundreds)."""
+
+    id: int
+    module_id: int
+    slug: str
+    title: str
+    minutes: int
+    kind: LessonKind
+
+
 @dataclass
 class LessonState:
-    lesson: Lesson
+    lesson: LessonItem
     seen: bool = False
     done: bool = False
     last_seen_dt: object = None
@@ -166,7 +177,12 @@ class ModuleState:
 
 
 _LESSONS_WITH_PROGRESS = (
-    sa.select(Lesson, LessonProgress)
+    sa.select(
+        *(getattr(Lesson, name) for name in LessonItem._fields),
+        LessonProgress.lesson_id.label("progress_of"),
+        LessonProgress.completed_dt,
+        LessonProgress.last_seen_dt,
+    )
     .outerjoin(
         LessonProgress,
         sa.and_(
@@ -177,24 +193,19 @@ _LESSONS_WITH_PROGRESS = (
     .where(Lesson.module_id.in_(sa.bindparam("module_ids", expanding=True)))
     .where(Lesson.retired.is_(False))
     .order_by(Lesson.module_id, Lesson.position, Lesson.id)
-    # Lists need titles and slugs; the bodies (tens of KB a module) stay in the database.
-    .options(*(orm.defer(c, raiseload=True) for c in _BODIES))
 )
 
 
 def module_lessons(user: User, module_ids: list[int]) -> dict[int, list[LessonState]]:
     """Current lessons of the modules, in order, with the user's progress: one query."""
     params = {"user_id": user.id, "module_ids": list(module_ids)}
-    rows = db.session.execute(_LESSONS_WITH_PROGRESS, params).all()
     result: dict[int, list[LessonState]] = {i: [] for i in module_ids}
-    for lesson, progress in rows:
-        result[lesson.module_id].append(
-            LessonState(
-                lesson,
-                seen=progress is not None,
-                done=bool(progress and progress.completed_dt),
-                last_seen_dt=progress.last_seen_dt if progress else None,
-            )
+    width = len(LessonItem._fields)
+    for row in db.session.execute(_LESSONS_WITH_PROGRESS, params):
+        item = LessonItem(*row[:width])
+        seen = row.progress_of is not None
+        result[item.module_id].append(
+            LessonState(item, seen=seen, done=bool(row.completed_dt), last_seen_dt=row.last_seen_dt)
         )
     return result
 
@@ -501,7 +512,7 @@ def notebook(user: User) -> list[tuple[BlockResponse, LessonBlock, Lesson, Modul
     )
 
 
-def next_after(user: User, lesson: Lesson) -> Lesson | None:
+def next_after(user: User, lesson: Lesson) -> LessonItem | None:
     """The next lesson of the module after this one that the user has not finished."""
     states = module_lessons(user, [lesson.module_id])[lesson.module_id]
     index = next(i for i, s in enumerate(states) if s.lesson.id == lesson.id)
