@@ -58,15 +58,16 @@ def message(error: ProgressError) -> str:
 # ---- what a person must do -----------------------------------------------------------------
 
 
+_PUBLISHED_COURSES = (
+    sa.select(Course)
+    .where(Course.published.is_(True))
+    .order_by(Course.year.desc(), Course.id.desc())
+)
+
+
 def published_courses() -> list[Course]:
     """Courses open to learners, newest year first."""
-    return list(
-        db.session.scalars(
-            sa.select(Course)
-            .where(Course.published.is_(True))
-            .order_by(Course.year.desc(), Course.id.desc())
-        )
-    )
+    return list(db.session.scalars(_PUBLISHED_COURSES))
 
 
 def required_kinds(user: User, positions: list | None = None) -> set[ModuleKind]:
