@@ -2,7 +2,7 @@
 module completions those lead to. Reads are shaped for few SQL statements per page."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -294,8 +294,30 @@ def record_visit(visit: Visit) -> None:
 # ---- in-lesson blocks ----------------------------------------------------------------------
 
 
+class BlockItem(NamedTuple):
+    """A lesson block as the lesson page shows it: plain columns, no ORM object."""
+
+    id: int
+    lesson_id: int
+    key: str
+    kind: BlockKind
+    data: dict
+
+
+class ResponseItem(NamedTuple):
+    """The learner's stored answer to a block, as the lesson page shows it."""
+
+    value: dict
+    updated_dt: datetime
+
+
 _BLOCKS_WITH_RESPONSES = (
-    sa.select(LessonBlock, BlockResponse)
+    sa.select(
+        *(getattr(LessonBlock, name) for name in BlockItem._fields),
+        BlockResponse.id.label("response_id"),
+        BlockResponse.value,
+        BlockResponse.updated_dt,
+    )
     .outerjoin(
         BlockResponse,
         sa.and_(
@@ -310,10 +332,17 @@ _BLOCKS_WITH_RESPONSES = (
 
 def blocks_with_responses(
     user: User, lesson: Lesson
-) -> list[tuple[LessonBlock, BlockResponse | None]]:
+) -> list[tuple[BlockItem, ResponseItem | None]]:
     """The lesson's current blocks and this user's answers to them (one query)."""
     params = {"user_id": user.id, "lesson_id": lesson.id}
-    return list(db.session.execute(_BLOCKS_WITH_RESPONSES, params).all())
+    width = len(BlockItem._fields)
+    return [
+        (
+            BlockItem(*row[:width]),
+            None if row.response_id is None else ResponseItem(row.value, row.updated_dt),
+        )
+        for row in db.session.execute(_BLOCKS_WITH_RESPONSES, params)
+    ]
 
 
 def get_block(lesson: Lesson, key: str, kind: BlockKind) -> LessonBlock | None:
