@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import get_translations
+from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -69,6 +70,16 @@ def install(app: Flask) -> None:
         gettext=gettext, _=gettext, ngettext=ngettext, pgettext=pgettext, npgettext=npgettext
     )
     app.context_processor(_render_translations)
+    app.jinja_env.globals["csrf_field"] = csrf_field
+
+
+_CSRF_FIELD = Markup('<input type="hidden" name="csrf_token" value="%s">')
+
+
+def csrf_field() -> Markup:
+    """The form's CSRF token field, as the macro of _macros/forms.html writes it; a global, so
+    the lesson page's partials need not import the macro file each (an import per include)."""
+    return _CSRF_FIELD % generate_csrf()
 
 
 @lru_cache(maxsize=2048)
