@@ -7,7 +7,8 @@ the callables keep Jinja's new-style semantics exactly (escaping, %-formatting, 
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context, request
+from flask import url_for as flask_url_for
 from flask_babel import get_translations
 from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
@@ -70,7 +71,7 @@ def install(app: Flask) -> None:
         gettext=gettext, _=gettext, ngettext=ngettext, pgettext=pgettext, npgettext=npgettext
     )
     app.context_processor(_render_translations)
-    app.jinja_env.globals["csrf_field"] = csrf_field
+    app.jinja_env.globals.update(csrf_field=csrf_field, url_for=url_for)
 
 
 _CSRF_FIELD = Markup('<input type="hidden" name="csrf_token" value="%s">')
@@ -86,3 +87,26 @@ def csrf_field() -> Markup:
 def sanitised(value: str) -> str:
     """nh3 is deterministic: the same stored HTML gives the same output, so keep recent ones."""
     return sanitise(value)
+
+
+@lru_cache(maxsize=4096)
+def _path(script_root: str, endpoint: str, values: tuple) -> str:
+    return flask_url_for(endpoint, **{name: value for name, _kind, value in values})
+
+
+def url_for(endpoint: str, **values: Any) -> str:
+    """Flask's url_for, remembering paths already built: a page builds twenty or more, the same
+    on every request. A path depends only on the endpoint, its values and the script root
+    (this app has no URL defaults, subdomains or host matching); anything else is built anew."""
+    if (
+        endpoint.startswith(".")
+        or any(name.startswith("_") for name in values)
+        or not has_request_context()  # a mail or a command: full URLs, SERVER_NAME
+    ):
+        return flask_url_for(endpoint, **values)
+    # The type is part of the key: 1, 1.0 and True are equal but are written differently.
+    key = tuple((name, type(value), value) for name, value in values.items())
+    try:
+        return _path(request.script_root, endpoint, key)
+    except TypeError:  # a value that cannot be a key (a list): build it
+        return flask_url_for(endpoint, **values)

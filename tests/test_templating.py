@@ -79,3 +79,33 @@ def test_sanitised_html_is_reused_and_stays_clean() -> None:
     assert first == second == Markup("<p>Đọc <a rel=\"noopener noreferrer nofollow\">đây</a></p>")
     assert templating.sanitised.cache_info().hits == before + 1
     assert templating.sanitised.cache_info().maxsize == 2048  # bounded memory per process
+
+
+CASES = [
+    ("site.home", {}),
+    ("static", {"filename": "app.css"}),
+    ("progress.lesson", {"course_slug": "khoá", "module_slug": "a b", "lesson_slug": "c/d"}),
+    ("orgs.people", {"page": 1}),
+    ("orgs.people", {"page": True}),
+    ("orgs.people", {"q": ["a", "b"]}),
+    ("site.home", {"_anchor": "main"}),
+]
+
+
+@pytest.mark.parametrize("root", ["", "/lms"])
+def test_remembered_paths_are_those_flask_builds(app: Flask, root: str) -> None:
+    from flask import url_for as flask_url_for
+
+    with app.test_request_context("/", base_url=f"http://localhost{root}/"):
+        for endpoint, values in CASES * 2:  # the second round comes from the memo
+            assert templating.url_for(endpoint, **values) == flask_url_for(endpoint, **values)
+        assert templating.url_for("site.home") == root + "/"
+
+
+def test_csrf_field_global_writes_what_the_macro_writes(app: Flask) -> None:
+    with app.test_request_context("/"):
+        macro = render_template_string(
+            '{% from "_macros/forms.html" import csrf_field %}{{ csrf_field() }}'
+        )
+        assert render_template_string("{{ csrf_field() }}") == macro
+        assert macro.startswith('<input type="hidden" name="csrf_token" value="')
