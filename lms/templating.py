@@ -94,19 +94,20 @@ def _path(script_root: str, endpoint: str, values: tuple) -> str:
     return flask_url_for(endpoint, **{name: value for name, _kind, value in values})
 
 
+# Values kept as keys: plain, immutable, compared by value (an object would be kept alive).
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def url_for(endpoint: str, **values: Any) -> str:
     """Flask's url_for, remembering paths already built: a page builds twenty or more, the same
     on every request. A path depends only on the endpoint, its values and the script root
     (this app has no URL defaults, subdomains or host matching); anything else is built anew."""
     if (
         endpoint.startswith(".")
-        or any(name.startswith("_") for name in values)
         or not has_request_context()  # a mail or a command: full URLs, SERVER_NAME
+        or any(name.startswith("_") or type(v) not in _PLAIN for name, v in values.items())
     ):
         return flask_url_for(endpoint, **values)
     # The type is part of the key: 1, 1.0 and True are equal but are written differently.
     key = tuple((name, type(value), value) for name, value in values.items())
-    try:
-        return _path(request.script_root, endpoint, key)
-    except TypeError:  # a value that cannot be a key (a list): build it
-        return flask_url_for(endpoint, **values)
+    return _path(request.script_root, endpoint, key)

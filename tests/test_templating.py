@@ -89,6 +89,7 @@ CASES = [
     ("orgs.people", {"page": True}),
     ("orgs.people", {"q": ["a", "b"]}),
     ("site.home", {"_anchor": "main"}),
+    ("orgs.detail", {"code": Markup("A&B")}),
 ]
 
 
@@ -100,6 +101,10 @@ def test_remembered_paths_are_those_flask_builds(app: Flask, root: str) -> None:
         for endpoint, values in CASES * 2:  # the second round comes from the memo
             assert templating.url_for(endpoint, **values) == flask_url_for(endpoint, **values)
         assert templating.url_for("site.home") == root + "/"
+        kept = templating._path.cache_info().currsize
+        templating.url_for("orgs.people", q=["x"])
+        templating.url_for("orgs.detail", code=Markup("Z"))
+        assert templating._path.cache_info().currsize == kept  # objects are never kept
 
 
 def test_csrf_field_global_writes_what_the_macro_writes(app: Flask) -> None:
