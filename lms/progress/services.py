@@ -99,20 +99,59 @@ _MODULE_BY_SLUGS = (
     )
     .options(sa.orm.contains_eager(Module.course))
 )
-_LESSON_BY_SLUGS = (
-    sa.select(Lesson)
-    .join(Module)
-    .join(Course)
-    .where(
-        Course.slug == sa.bindparam("course_slug"),
-        Course.published.is_(True),
-        Module.slug == sa.bindparam("module_slug"),
-        Module.status == ModuleStatus.PUBLISHED,
-        Lesson.slug == sa.bindparam("lesson_slug"),
-        Lesson.retired.is_(False),
+def _lesson_by_slugs(*columns) -> sa.Select:  # type: ignore[no-untyped-def]
+    """A current lesson of a published module of a published course, by its three slugs."""
+    return (
+        sa.select(*columns)
+        .select_from(Lesson)
+        .join(Module)
+        .join(Course)
+        .where(
+            Course.slug == sa.bindparam("course_slug"),
+            Course.published.is_(True),
+            Module.slug == sa.bindparam("module_slug"),
+            Module.status == ModuleStatus.PUBLISHED,
+            Lesson.slug == sa.bindparam("lesson_slug"),
+            Lesson.retired.is_(False),
+        )
     )
-    .options(sa.orm.contains_eager(Lesson.module).contains_eager(Module.course))
+
+
+_LESSON_BY_SLUGS = _lesson_by_slugs(Lesson).options(
+    sa.orm.contains_eager(Lesson.module).contains_eager(Module.course)
 )
+
+
+class ModuleRef(NamedTuple):
+    id: int
+    slug: str
+    title: str
+
+
+class CourseRef(NamedTuple):
+    slug: str
+    title: str
+
+
+class LessonPage(NamedTuple):
+    """A lesson as its page shows it, with its module and course: plain columns, no ORM
+    objects (the most requested page; three entities cost more than the statement)."""
+
+    id: int
+    module_id: int
+    slug: str
+    title: str
+    minutes: int
+    kind: LessonKind
+    body_html: str
+    module: ModuleRef
+    course: CourseRef
+
+
+_LESSON_PAGE = _lesson_by_slugs(
+    *(getattr(Lesson, name) for name in LessonPage._fields[:-2]),
+    Module.id, Module.slug, Module.title, Course.slug, Course.title,
+)  # fmt: skip
 
 
 def get_module(course_slug: str, module_slug: str) -> Module | None:
@@ -125,6 +164,16 @@ def get_lesson(course_slug: str, module_slug: str, lesson_slug: str) -> Lesson |
     """A current lesson of a published module, with module and course loaded (one query)."""
     params = {"course_slug": course_slug, "module_slug": module_slug, "lesson_slug": lesson_slug}
     return db.session.scalars(_LESSON_BY_SLUGS, params).first()
+
+
+def lesson_page(course_slug: str, module_slug: str, lesson_slug: str) -> LessonPage | None:
+    """What get_lesson finds, as plain values for the lesson page (one query)."""
+    params = {"course_slug": course_slug, "module_slug": module_slug, "lesson_slug": lesson_slug}
+    row = db.session.execute(_LESSON_PAGE, params).first()
+    if row is None:
+        return None
+    width = len(LessonPage._fields) - 2
+    return LessonPage(*row[:width], ModuleRef(*row[width : width + 3]), CourseRef(*row[-2:]))
 
 
 # ---- progress read models ------------------------------------------------------------------
@@ -260,7 +309,9 @@ class Visit:
     seen: bool
 
 
-def pending_visit(user: User, lesson: Lesson, state: LessonState | None) -> Visit | None:
+def pending_visit(
+    user: User, lesson: Lesson | LessonPage, state: LessonState | None
+) -> Visit | None:
     """The visit to record for 'continue where you left off', or None when a recent one stands
     (so reading a lesson again costs no write)."""
     seen = state is not None and state.seen
@@ -331,7 +382,7 @@ _BLOCKS_WITH_RESPONSES = (
 
 
 def blocks_with_responses(
-    user: User, lesson: Lesson
+    user: User, lesson: Lesson | LessonPage
 ) -> list[tuple[BlockItem, ResponseItem | None]]:
     """The lesson's current blocks and this user's answers to them (one query)."""
     params = {"user_id": user.id, "lesson_id": lesson.id}

@@ -1,7 +1,7 @@
 """The lesson lists and lookups built once per process bind each request's own values: one
 person's progress never shows in another's list, and each slug finds its own lesson."""
 
-from lms.catalog.models import LessonKind
+from lms.catalog.models import LessonKind, ModuleStatus
 from lms.db import db, utcnow
 from lms.progress import rules, services
 from lms.progress.models import LessonProgress
@@ -45,3 +45,22 @@ def test_each_slug_finds_its_own_lesson(app_ctx) -> None:
     assert services.get_lesson("khoa", "hai", "mot") is None
     assert services.get_module("khoa", "mot") is module
     assert services.get_module("khoa", "khac") is None
+
+
+def test_the_lesson_page_reads_what_get_lesson_finds(app_ctx) -> None:
+    course = make_course("khoa", title="Khóa học")
+    module = make_module(course, "mot", title="Chuyên đề một")
+    found = make_lesson(module, "bai", title="Bài", minutes=4, kind=LessonKind.PRACTICE)
+    make_lesson(module, "cu", position=2, retired=True)
+    page = services.lesson_page("khoa", "mot", "bai")
+    assert page is not None
+    assert (page.id, page.module_id, page.slug, page.title, page.minutes, page.kind) == (
+        found.id, module.id, "bai", "Bài", 4, LessonKind.PRACTICE)  # fmt: skip
+    assert page.body_html == found.body_html
+    assert page.module == (module.id, "mot", "Chuyên đề một")
+    assert page.course == ("khoa", "Khóa học")
+    assert services.lesson_page("khoa", "mot", "cu") is None  # retired, as get_lesson
+    module.status = ModuleStatus.DRAFT
+    db.session.flush()
+    assert services.lesson_page("khoa", "mot", "bai") is None
+    assert services.get_lesson("khoa", "mot", "bai") is None
