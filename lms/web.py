@@ -24,9 +24,9 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms import audit, config, inputs, statement_count
+from lms import audit, config, inputs, statement_count, templating
 from lms.db import VN_TZ, db, forget_connections, vn_today
-from lms.markdown import render_plain, sanitise
+from lms.markdown import render_plain
 
 log = logging.getLogger("lms")
 
@@ -109,6 +109,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "vi")
     app.jinja_env.globals["today"] = vn_today
+    templating.install(app)
     app.url_map.converters["int"] = inputs.DatabaseId
     # First of all before-request hooks: CSRFProtect's check (registered earlier) must already
     # see the request id in its log line and a body that could be read.
@@ -301,4 +302,4 @@ def safe_next_url(target: str | None) -> str | None:
 
 def trusted_html(value: str | None) -> Markup:
     """HTML that lms.markdown rendered at import, sanitised once more on the way out."""
-    return Markup(sanitise(value or ""))  # sanitised here  # noqa: S704  # nosec B704
+    return Markup(templating.sanitised(value or ""))  # sanitised here  # noqa: S704  # nosec B704

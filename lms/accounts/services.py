@@ -134,15 +134,19 @@ def start_session(user: User, user_agent: str = "") -> str:
     return token
 
 
+# Built once: every signed-in request runs it, and building it costs more than running it.
+_SESSION_USER = (
+    sa.select(User, UserSession)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.token_hash == sa.bindparam("token_hash"))
+)
+
+
 def load_session_user(token: str) -> User | None:
     """The active user behind a session token, or None when the session was ended or idled out."""
     if not token or len(token) > 100:
         return None
-    row = db.session.execute(
-        sa.select(User, UserSession)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == _token_hash(token))
-    ).first()
+    row = db.session.execute(_SESSION_USER, {"token_hash": _token_hash(token)}).first()
     if row is None:
         return None
     user, session_row = row

@@ -40,14 +40,18 @@ class ThreadItem:
     replies: list[Post] = field(default_factory=list)
 
 
+# Built once: every lesson page runs it (see lms.progress.services).
+_THREAD = (
+    sa.select(Post)
+    .where(Post.lesson_id == sa.bindparam("lesson_id"))
+    .options(sa.orm.joinedload(Post.author))
+    .order_by(Post.created_dt, Post.id)
+)
+
+
 def thread(lesson: Lesson) -> list[ThreadItem]:
     """The lesson's posts, oldest first, replies under their post, authors loaded (one query)."""
-    posts = db.session.scalars(
-        sa.select(Post)
-        .where(Post.lesson_id == lesson.id)
-        .options(sa.orm.joinedload(Post.author))
-        .order_by(Post.created_dt, Post.id)
-    ).all()
+    posts = db.session.scalars(_THREAD, {"lesson_id": lesson.id}).all()
     items = {p.id: ThreadItem(p) for p in posts if p.parent_id is None}
     for p in posts:
         if p.parent_id is not None and p.parent_id in items:

@@ -347,6 +347,15 @@ def in_audience(user: User, session: LiveSession) -> bool:
     return _covers(audience, _user_paths(user))
 
 
+# Built once: learners' home and module pages run them on every request.
+_UPCOMING = (
+    sa.select(LiveSession)
+    .where(LiveSession.cancelled_dt.is_(None), LiveSession.start_dt > sa.bindparam("since"))
+    .order_by(LiveSession.start_dt, LiveSession.id)
+)
+_UPCOMING_OF_MODULE = _UPCOMING.where(LiveSession.module_id == sa.bindparam("module_id"))
+
+
 def upcoming_for(
     user: User, *, module: Module | None = None, now: datetime | None = None, limit: int = 10
 ) -> list[LiveSession]:
@@ -355,20 +364,13 @@ def upcoming_for(
     Three queries whatever the number of sessions: the user's units, the candidate sessions,
     and the audiences of those sessions."""
     now = now or utcnow()
-    stmt = (
-        sa.select(LiveSession)
-        .where(
-            LiveSession.cancelled_dt.is_(None),
-            # Longest possible session: anything that started earlier is over.
-            LiveSession.start_dt > now - timedelta(minutes=MINUTES_MAX),
-        )
-        .order_by(LiveSession.start_dt, LiveSession.id)
-    )
+    # Longest possible session: anything that started earlier is over.
+    params: dict = {"since": now - timedelta(minutes=MINUTES_MAX)}
+    stmt = _UPCOMING
     if module is not None:
-        stmt = stmt.where(LiveSession.module_id == module.id)
-    candidates = [
-        s for s in db.session.scalars(stmt) if s.start_dt + timedelta(minutes=s.minutes) > now
-    ]
+        stmt, params["module_id"] = _UPCOMING_OF_MODULE, module.id
+    found = db.session.scalars(stmt, params)
+    candidates = [s for s in found if s.start_dt + timedelta(minutes=s.minutes) > now]
     if not candidates:
         return []
     audiences = _audience_paths([s.id for s in candidates])

@@ -296,16 +296,18 @@ def current_officers(org: Organization) -> list[Officer]:
     )
 
 
+# Built once: every learner page that checks what a person must do runs it.
+_CURRENT_POSITIONS = (
+    sa.select(Officer)
+    .where(Officer.user_id == sa.bindparam("user_id"), Officer.ended_on.is_(None))
+    .options(sa.orm.joinedload(Officer.org))
+    .order_by(Officer.id)
+)
+
+
 def positions_of(user: User) -> list[Officer]:
     """A person's current positions, with their unions loaded."""
-    return list(
-        db.session.scalars(
-            sa.select(Officer)
-            .where(Officer.user_id == user.id, Officer.ended_on.is_(None))
-            .options(sa.orm.joinedload(Officer.org))
-            .order_by(Officer.id)
-        ).all()
-    )
+    return list(db.session.scalars(_CURRENT_POSITIONS, {"user_id": user.id}).all())
 
 
 def appoint(

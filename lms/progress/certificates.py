@@ -50,11 +50,7 @@ def issue_certificates(user: User, module: Module) -> list[Certificate]:
 
 def certificates_of(user: User) -> list[Certificate]:
     """The learner's standing certificates, newest first, with course and module loaded."""
-    certs = db.session.scalars(
-        _loaded(sa.select(Certificate))
-        .where(Certificate.user_id == user.id)
-        .order_by(Certificate.issued_dt.desc(), Certificate.id.desc())
-    ).all()
+    certs = db.session.scalars(_CERTIFICATES_OF, {"user_id": user.id}).all()
     if not certs:
         return []
     rows = _completion_rows(user.id, {c.course_id for c in certs})
@@ -152,6 +148,14 @@ def _loaded(query: sa.Select) -> sa.Select:
         orm.joinedload(Certificate.course),
         orm.joinedload(Certificate.module),
     )
+
+
+# Built once (the learner's home page runs it on every visit); bound per person.
+_CERTIFICATES_OF = (
+    _loaded(sa.select(Certificate))
+    .where(Certificate.user_id == sa.bindparam("user_id"))
+    .order_by(Certificate.issued_dt.desc(), Certificate.id.desc())
+)
 
 
 # -- rendering --------------------------------------------------------------------------------

@@ -6,12 +6,12 @@ import random
 from lms.accounts.models import User
 from lms.catalog.models import LessonBlock
 from lms.progress.models import BlockResponse
-from lms.progress.services import answer_check
+from lms.progress.services import BlockItem, ResponseItem, answer_check
 from lms.quizzes.models import Question
 from lms.quizzes.question_types import kind
 
 
-def _question(block: LessonBlock):  # type: ignore[no-untyped-def]
+def _question(block: LessonBlock | BlockItem):  # type: ignore[no-untyped-def]
     """A transient Question built from the block's stored key, for the question-type registry."""
     data = block.data
     return Question(
@@ -22,7 +22,7 @@ def _question(block: LessonBlock):  # type: ignore[no-untyped-def]
     )
 
 
-def _entry(user: User, block: LessonBlock, question) -> dict:  # type: ignore[no-untyped-def]
+def _entry(user: User, block: LessonBlock | BlockItem, question) -> dict:  # type: ignore[no-untyped-def]
     """The option order for this learner, stable across visits, with ids that reveal nothing:
     the registry shuffles with a seeded generator; the ids are then the display positions."""
     rng = random.Random(f"{user.id}:{block.id}")  # noqa: S311 - an order, not a secret
@@ -33,7 +33,7 @@ def _entry(user: User, block: LessonBlock, question) -> dict:  # type: ignore[no
     }
 
 
-def present(user: User, block: LessonBlock, response: BlockResponse | None) -> dict:
+def present(user: User, block: BlockItem, response: ResponseItem | None) -> dict:
     """What the lesson page shows for a check: the question and options (no key), and once
     answered, whether it was right and the feedback of what the learner chose."""
     question = _question(block)

@@ -2,12 +2,12 @@
 module completions those lead to. Reads are shaped for few SQL statements per page."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import orm
 
 from lms import audit
 from lms.accounts.models import User
@@ -16,6 +16,7 @@ from lms.catalog.models import (
     Course,
     Lesson,
     LessonBlock,
+    LessonKind,
     Module,
     ModuleKind,
     ModuleStatus,
@@ -30,7 +31,6 @@ from lms.quizzes.models import Quiz
 
 # A revisit refreshes "last seen" at most this often, so reading a lesson costs no write.
 VISIT_REFRESH = timedelta(minutes=10)
-_BODIES = (Lesson.body_md, Lesson.body_html, Lesson.draft_md)
 
 
 class ProgressError(ValueError):
@@ -58,15 +58,16 @@ def message(error: ProgressError) -> str:
 # ---- what a person must do -----------------------------------------------------------------
 
 
+_PUBLISHED_COURSES = (
+    sa.select(Course)
+    .where(Course.published.is_(True))
+    .order_by(Course.year.desc(), Course.id.desc())
+)
+
+
 def published_courses() -> list[Course]:
     """Courses open to learners, newest year first."""
-    return list(
-        db.session.scalars(
-            sa.select(Course)
-            .where(Course.published.is_(True))
-            .order_by(Course.year.desc(), Course.id.desc())
-        )
-    )
+    return list(db.session.scalars(_PUBLISHED_COURSES))
 
 
 def required_kinds(user: User, positions: list | None = None) -> set[ModuleKind]:
@@ -85,45 +86,113 @@ def get_course(slug: str) -> Course | None:
     ).first()
 
 
-def get_module(course_slug: str, module_slug: str) -> Module | None:
-    """A published module of a published course, with its course loaded."""
-    return db.session.scalars(
-        sa.select(Module)
+# The pages' hot statements are built once: building one costs more CPU than running it, and a
+# statement kept whole also keeps its cache key, so each request only binds its values.
+_MODULE_BY_SLUGS = (
+    sa.select(Module)
+    .join(Course)
+    .where(
+        Course.slug == sa.bindparam("course_slug"),
+        Course.published.is_(True),
+        Module.slug == sa.bindparam("module_slug"),
+        Module.status == ModuleStatus.PUBLISHED,
+    )
+    .options(sa.orm.contains_eager(Module.course))
+)
+def _lesson_by_slugs(*columns) -> sa.Select:  # type: ignore[no-untyped-def]
+    """A current lesson of a published module of a published course, by its three slugs."""
+    return (
+        sa.select(*columns)
+        .select_from(Lesson)
+        .join(Module)
         .join(Course)
         .where(
-            Course.slug == course_slug,
+            Course.slug == sa.bindparam("course_slug"),
             Course.published.is_(True),
-            Module.slug == module_slug,
+            Module.slug == sa.bindparam("module_slug"),
             Module.status == ModuleStatus.PUBLISHED,
+            Lesson.slug == sa.bindparam("lesson_slug"),
+            Lesson.retired.is_(False),
         )
-        .options(sa.orm.contains_eager(Module.course))
-    ).first()
+    )
+
+
+_LESSON_BY_SLUGS = _lesson_by_slugs(Lesson).options(
+    sa.orm.contains_eager(Lesson.module).contains_eager(Module.course)
+)
+
+
+class ModuleRef(NamedTuple):
+    id: int
+    slug: str
+    title: str
+
+
+class CourseRef(NamedTuple):
+    slug: str
+    title: str
+
+
+class LessonPage(NamedTuple):
+    """A lesson as its page shows it, with its module and course: plain columns, no ORM
+    objects (the most requested page; three entities cost more than the statement)."""
+
+    id: int
+    module_id: int
+    slug: str
+    title: str
+    minutes: int
+    kind: LessonKind
+    body_html: str
+    module: ModuleRef
+    course: CourseRef
+
+
+_LESSON_PAGE = _lesson_by_slugs(
+    *(getattr(Lesson, name) for name in LessonPage._fields[:-2]),
+    Module.id, Module.slug, Module.title, Course.slug, Course.title,
+)  # fmt: skip
+
+
+def get_module(course_slug: str, module_slug: str) -> Module | None:
+    """A published module of a published course, with its course loaded."""
+    params = {"course_slug": course_slug, "module_slug": module_slug}
+    return db.session.scalars(_MODULE_BY_SLUGS, params).first()
 
 
 def get_lesson(course_slug: str, module_slug: str, lesson_slug: str) -> Lesson | None:
     """A current lesson of a published module, with module and course loaded (one query)."""
-    return db.session.scalars(
-        sa.select(Lesson)
-        .join(Module)
-        .join(Course)
-        .where(
-            Course.slug == course_slug,
-            Course.published.is_(True),
-            Module.slug == module_slug,
-            Module.status == ModuleStatus.PUBLISHED,
-            Lesson.slug == lesson_slug,
-            Lesson.retired.is_(False),
-        )
-        .options(sa.orm.contains_eager(Lesson.module).contains_eager(Module.course))
-    ).first()
+    params = {"course_slug": course_slug, "module_slug": module_slug, "lesson_slug": lesson_slug}
+    return db.session.scalars(_LESSON_BY_SLUGS, params).first()
+
+
+def lesson_page(course_slug: str, module_slug: str, lesson_slug: str) -> LessonPage | None:
+    """What get_lesson finds, as plain values for the lesson page (one query)."""
+    params = {"course_slug": course_slug, "module_slug": module_slug, "lesson_slug": lesson_slug}
+    row = db.session.execute(_LESSON_PAGE, params).first()
+    if row is None:
+        return None
+    width = len(LessonPage._fields) - 2
+    return LessonPage(*row[:width], ModuleRef(*row[width : width + 3]), CourseRef(*row[-2:]))
 
 
 # ---- progress read models ------------------------------------------------------------------
 
 
+class LessonItem(NamedTuple):
+    """What lists of lessons show: plain columns, no ORM object (a home page lists hundreds)."""
+
+    id: int
+    module_id: int
+    slug: str
+    title: str
+    minutes: int
+    kind: LessonKind
+
+
 @dataclass
 class LessonState:
-    lesson: Lesson
+    lesson: LessonItem
     seen: bool = False
     done: bool = False
     last_seen_dt: object = None
@@ -157,42 +226,51 @@ class ModuleState:
         return pending[0] if pending else None
 
 
+_LESSONS_WITH_PROGRESS = (
+    sa.select(
+        *(getattr(Lesson, name) for name in LessonItem._fields),
+        LessonProgress.lesson_id.label("progress_of"),
+        LessonProgress.completed_dt,
+        LessonProgress.last_seen_dt,
+    )
+    .outerjoin(
+        LessonProgress,
+        sa.and_(
+            LessonProgress.lesson_id == Lesson.id,
+            LessonProgress.user_id == sa.bindparam("user_id"),
+        ),
+    )
+    .where(Lesson.module_id.in_(sa.bindparam("module_ids", expanding=True)))
+    .where(Lesson.retired.is_(False))
+    .order_by(Lesson.module_id, Lesson.position, Lesson.id)
+)
+
+
 def module_lessons(user: User, module_ids: list[int]) -> dict[int, list[LessonState]]:
     """Current lessons of the modules, in order, with the user's progress: one query."""
-    rows = db.session.execute(
-        sa.select(Lesson, LessonProgress)
-        .outerjoin(
-            LessonProgress,
-            sa.and_(LessonProgress.lesson_id == Lesson.id, LessonProgress.user_id == user.id),
-        )
-        .where(Lesson.module_id.in_(module_ids), Lesson.retired.is_(False))
-        .order_by(Lesson.module_id, Lesson.position, Lesson.id)
-        # Lists need titles and slugs; the bodies (tens of KB a module) stay in the database.
-        .options(*(orm.defer(c, raiseload=True) for c in _BODIES))
-    ).all()
+    params = {"user_id": user.id, "module_ids": list(module_ids)}
     result: dict[int, list[LessonState]] = {i: [] for i in module_ids}
-    for lesson, progress in rows:
-        result[lesson.module_id].append(
-            LessonState(
-                lesson,
-                seen=progress is not None,
-                done=bool(progress and progress.completed_dt),
-                last_seen_dt=progress.last_seen_dt if progress else None,
-            )
+    width = len(LessonItem._fields)
+    for row in db.session.execute(_LESSONS_WITH_PROGRESS, params):
+        item = LessonItem(*row[:width])
+        seen = row.progress_of is not None
+        result[item.module_id].append(
+            LessonState(item, seen=seen, done=bool(row.completed_dt), last_seen_dt=row.last_seen_dt)
         )
     return result
 
 
+_STANDING_COMPLETIONS = sa.select(Completion).where(
+    Completion.user_id == sa.bindparam("user_id"),
+    Completion.module_id.in_(sa.bindparam("module_ids", expanding=True)),
+    Completion.revoked_dt.is_(None),
+)
+
+
 def completions_of(user: User, module_ids: list[int]) -> dict[int, Completion]:
     """The user's standing completions of these modules."""
-    rows = db.session.scalars(
-        sa.select(Completion).where(
-            Completion.user_id == user.id,
-            Completion.module_id.in_(module_ids),
-            Completion.revoked_dt.is_(None),
-        )
-    )
-    return {c.module_id: c for c in rows}
+    params = {"user_id": user.id, "module_ids": list(module_ids)}
+    return {c.module_id: c for c in db.session.scalars(_STANDING_COMPLETIONS, params)}
 
 
 def course_overview(user: User, course: Course) -> list[ModuleState]:
@@ -231,7 +309,9 @@ class Visit:
     seen: bool
 
 
-def pending_visit(user: User, lesson: Lesson, state: LessonState | None) -> Visit | None:
+def pending_visit(
+    user: User, lesson: Lesson | LessonPage, state: LessonState | None
+) -> Visit | None:
     """The visit to record for 'continue where you left off', or None when a recent one stands
     (so reading a lesson again costs no write)."""
     seen = state is not None and state.seen
@@ -265,21 +345,55 @@ def record_visit(visit: Visit) -> None:
 # ---- in-lesson blocks ----------------------------------------------------------------------
 
 
-def blocks_with_responses(
-    user: User, lesson: Lesson
-) -> list[tuple[LessonBlock, BlockResponse | None]]:
-    """The lesson's current blocks and this user's answers to them (one query)."""
-    return list(
-        db.session.execute(
-            sa.select(LessonBlock, BlockResponse)
-            .outerjoin(
-                BlockResponse,
-                sa.and_(BlockResponse.block_id == LessonBlock.id, BlockResponse.user_id == user.id),
-            )
-            .where(LessonBlock.lesson_id == lesson.id, LessonBlock.retired.is_(False))
-            .order_by(LessonBlock.position)
-        ).all()
+class BlockItem(NamedTuple):
+    """A lesson block as the lesson page shows it: plain columns, no ORM object."""
+
+    id: int
+    lesson_id: int
+    key: str
+    kind: BlockKind
+    data: dict
+
+
+class ResponseItem(NamedTuple):
+    """The learner's stored answer to a block, as the lesson page shows it."""
+
+    value: dict
+    updated_dt: datetime
+
+
+_BLOCKS_WITH_RESPONSES = (
+    sa.select(
+        *(getattr(LessonBlock, name) for name in BlockItem._fields),
+        BlockResponse.id.label("response_id"),
+        BlockResponse.value,
+        BlockResponse.updated_dt,
     )
+    .outerjoin(
+        BlockResponse,
+        sa.and_(
+            BlockResponse.block_id == LessonBlock.id,
+            BlockResponse.user_id == sa.bindparam("user_id"),
+        ),
+    )
+    .where(LessonBlock.lesson_id == sa.bindparam("lesson_id"), LessonBlock.retired.is_(False))
+    .order_by(LessonBlock.position)
+)
+
+
+def blocks_with_responses(
+    user: User, lesson: Lesson | LessonPage
+) -> list[tuple[BlockItem, ResponseItem | None]]:
+    """The lesson's current blocks and this user's answers to them (one query)."""
+    params = {"user_id": user.id, "lesson_id": lesson.id}
+    width = len(BlockItem._fields)
+    return [
+        (
+            BlockItem(*row[:width]),
+            None if row.response_id is None else ResponseItem(row.value, row.updated_dt),
+        )
+        for row in db.session.execute(_BLOCKS_WITH_RESPONSES, params)
+    ]
 
 
 def get_block(lesson: Lesson, key: str, kind: BlockKind) -> LessonBlock | None:
@@ -479,7 +593,7 @@ def notebook(user: User) -> list[tuple[BlockResponse, LessonBlock, Lesson, Modul
     )
 
 
-def next_after(user: User, lesson: Lesson) -> Lesson | None:
+def next_after(user: User, lesson: Lesson) -> LessonItem | None:
     """The next lesson of the module after this one that the user has not finished."""
     states = module_lessons(user, [lesson.module_id])[lesson.module_id]
     index = next(i for i, s in enumerate(states) if s.lesson.id == lesson.id)

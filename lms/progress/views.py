@@ -53,7 +53,7 @@ def module(course_slug: str, module_slug: str) -> ResponseReturnValue:
 @bp.get("/learn/<course_slug>/<module_slug>/<lesson_slug>")
 @login_required
 def lesson(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseReturnValue:
-    found = services.get_lesson(course_slug, module_slug, lesson_slug) or abort(404)
+    found = services.lesson_page(course_slug, module_slug, lesson_slug) or abort(404)
     lessons = services.module_lessons(current_user, [found.module_id])[found.module_id]
     index = next(i for i, s in enumerate(lessons) if s.lesson.id == found.id)
     visit = services.pending_visit(current_user, found, lessons[index])
@@ -72,7 +72,7 @@ def lesson(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseRetu
         "progress/lesson.html",
         lesson=found,
         module=found.module,
-        course=found.module.course,
+        course=found.course,
         parts=parts,
         blocks=blocks,
         checks=presented,

@@ -3,6 +3,7 @@ misses (shared/INTEROP.md §3), stable across exports, paged like an LRS, scoped
 
 import json
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +30,12 @@ def _attempt(user, module):  # type: ignore[no-untyped-def]
     return quizzes.submit_attempt(quizzes.load_attempt(user, attempt.public_id), user, {}, 0)
 
 
+def _tick() -> None:
+    """Statements print `stored` to the millisecond and the since/until test cuts between two
+    that differ: keep the fixture's steps at least a millisecond apart, however fast it runs."""
+    time.sleep(0.002)
+
+
 @pytest.fixture
 def history(app, records, monkeypatch):  # type: ignore[no-untyped-def]
     """District A: an external completion, a revoked online one, a failed and a passed quiz;
@@ -37,12 +44,16 @@ def history(app, records, monkeypatch):  # type: ignore[no-untyped-def]
     chair_a, chair_b = records["chair_a"], records["chair_b"]
     make_quiz(records["wages"], "Đúng hay sai? {T}")
     _attempt(chair_a, records["wages"])  # nothing answered: failed
+    _tick()
     make_quiz(records["awareness"], "::Giới thiệu::Phần sau là một tình huống.")
     _attempt(chair_a, records["awareness"])  # nothing graded: 100
+    _tick()
     online = progress.completions_of(chair_a, [records["awareness"].id])[records["awareness"].id]
     external.revoke(records["staff_a"], online, "Làm lại bài kiểm tra")
+    _tick()
     external.record_external(records["staff_a"], chair_a, records["wages"], day=days_ago(12),
                              class_name="Lớp bồi dưỡng của tỉnh")  # fmt: skip
+    _tick()
     external.record_external(records["staff_b"], chair_b, records["wages"], day=days_ago(4),
                              class_name="Lớp huyện B")  # fmt: skip
     db.session.commit()
@@ -182,7 +193,11 @@ def test_paging_with_more_returns_everything_once(client, history) -> None:
 
 def test_since_and_until_filter_on_stored(client, history) -> None:
     statements = _all()
-    middle = datetime.fromisoformat(statements[2]["stored"]) - timedelta(microseconds=1)
+    # Cut just before the first `stored` (printed to the millisecond) after the first two that
+    # differs from the one before it: a passed quiz and the completion it gives can share one.
+    stored = [s["stored"] for s in statements]
+    cut = next(i for i in range(2, len(stored)) if stored[i] != stored[i - 1])
+    middle = datetime.fromisoformat(stored[cut]) - timedelta(microseconds=1)
     client.login("quantri")
     since = _get(client, f"/api/v1/statements?since={middle.isoformat().replace('+00:00', 'Z')}")
     until = _get(client, f"/api/v1/statements?until={middle.isoformat().replace('+00:00', 'Z')}")
