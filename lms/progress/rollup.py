@@ -368,17 +368,38 @@ def _after_flush(session: orm.Session, _context: object) -> None:
 
 
 def _on_execute(state: orm.ORMExecuteState) -> None:
-    """Officers and unions written in bulk (the roster import) bypass the flush."""
+    """Officers and unions written in bulk (the roster import) bypass the flush: the unions they
+    touch are found from the statement's rows, or from its WHERE clause before it runs."""
     if state.is_select or state.bind_mapper is None:
         return
     entity = state.bind_mapper.class_
-    if entity is Officer and state.is_insert:
-        params = state.parameters
-        rows = params if isinstance(params, list) else [params or {}]
-        mark_units(state.session, (row.get("org_id") for row in rows))
-    elif entity in (Officer, Organization) and not state.is_insert:
-        mark_everything(state.session)
-    # Unions inserted in bulk are given their path by the ORM right after (a flush marks them).
+    if entity not in (Officer, Organization):
+        return
+    params = state.parameters
+    rows = params if isinstance(params, list) else [params] if params else []
+    session = state.session
+    if entity is Organization and state.is_update and rows and "id" in rows[0]:
+        mark_units(session, (row["id"] for row in rows))  # updates by primary key
+    elif entity is Officer and state.is_insert:
+        mark_units(session, (row.get("org_id") for row in rows))
+    elif entity is Officer and state.is_update and rows and "id" in rows[0]:
+        ids = [row["id"] for row in rows]
+        mark_units(session, session.scalars(sa.select(Officer.org_id).where(Officer.id.in_(ids))))
+        mark_units(session, (row.get("org_id") for row in rows))
+    elif entity is Officer and state.is_update and "org_id" not in _values(state.statement):
+        where = state.statement.whereclause  # e.g. positions closed by id
+        found = sa.select(Officer.org_id).where(where) if where is not None else None
+        if found is None:
+            mark_everything(session)
+        else:
+            mark_units(session, session.scalars(found))
+    elif not (entity is Organization and state.is_insert):
+        mark_everything(session)  # anything else written in bulk: count everything again
+    # Unions inserted in bulk have no path yet; the update that gives them one marks them.
+
+
+def _values(statement: object) -> set[str]:
+    return {str(getattr(k, "key", k)) for k in (getattr(statement, "_values", None) or {})}
 
 
 def _before_commit(session: orm.Session) -> None:

@@ -5,6 +5,7 @@ step as they go, they must also equal the same roll-ups rebuilt from nothing."""
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -201,3 +202,43 @@ def test_a_national_batch_rebuilds_instead_of_recounting_each_union(app, monkeyp
     as_of = START.date()
     assert rollup.figures(world.course.id, 0, as_of) == live(world, None, as_of)
     assert world.course.id in rebuilt
+
+
+def test_a_roster_import_keeps_the_rollups_without_counting_everything_again(app, monkeypatch):  # type: ignore[no-untyped-def]
+    """The importer writes past the ORM (bulk inserts, updates by id, positions closed by a WHERE
+    clause): the unions it touches are found from those statements, and only they are counted."""
+    from lms.orgs.roster import parse_roster
+    from lms.orgs.roster_import import apply_roster, plan_roster
+    from tests.orgs.roster_helpers import csv_file, example_bytes, make_federation
+
+    make_federation()
+    course = make_course("khoa-danh-sach", year=2033)
+    aware = make_module(course, "nhan-thuc", kind="awareness")
+
+    def load(data: bytes) -> None:
+        plan = plan_roster(parse_roster(data), None)
+        assert plan.errors == []
+        apply_roster(plan, None)
+
+    load(example_bytes())
+    db.session.commit()
+    chairs = db.session.scalars(sa.select(Officer).where(Officer.position == Position.CHAIR)).all()
+    for chair in chairs[:3]:
+        progress.record_completion(chair.user, aware, CompletionSource.EXTERNAL, when=START)
+    db.session.commit()
+    monkeypatch.setattr(rollup, "mark_everything", lambda session: pytest.fail("everything"))
+    load(csv_file(
+        "DMC-DTTA;;;;;Trần Văn Ước;Chủ tịch;0912345679;",  # a new chair: the old one closed
+        "DMC-THCS;CĐCS Trường THCS Suối Đá 2;GD;;50;;;;",  # moved, resized, now vacant
+    ))  # fmt: skip
+    for as_of in (START.date(), START.date() + timedelta(days=1)):
+        assert rollup.figures(course.id, 0, as_of) == live_of(course, None, as_of)
+    db.session.commit()
+    kept = stored(course.id)
+    rollup.rebuild_course(course.id)
+    assert stored(course.id) == kept
+
+
+def live_of(course, root, as_of: date) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+    db.session.flush()
+    return tuple(queries.figures(queries.Terms(course, as_of), root))
