@@ -12,7 +12,7 @@ from lms.coverage.services import Context, Target, percent
 from lms.db import VN_TZ, db, utcnow
 
 STALLED_DAYS = 14
-LAGGARDS_SHOWN = 200
+LAGGARDS_SHOWN = 100
 
 REASONS = {
     "not_activated": _l("Has not activated the account yet"),

@@ -228,11 +228,15 @@ def laggards(  # type: ignore[no-untyped-def]
         inner.c.last_seen.is_(None),
         inner.c.last_seen < stalled_before,
     )
+    # The total rides on the shown rows as a window count: one pass over the scope's chairs
+    # instead of a second statement that would evaluate both subqueries for every chair again.
     rows = db.session.execute(
-        sa.select(inner).where(needs_call).order_by(inner.c.name, inner.c.org_id).limit(limit)
+        sa.select(inner, sa.func.count().over().label("total"))
+        .where(needs_call)
+        .order_by(inner.c.name, inner.c.org_id)
+        .limit(limit)
     ).all()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(inner).where(needs_call))
-    return list(rows), total or 0
+    return list(rows), (rows[0].total if rows else 0)
 
 
 def funnel(

@@ -59,3 +59,13 @@ def test_stalled_after_fourteen_days(scenario) -> None:
     seen.last_seen_dt = utcnow() - timedelta(days=15)
     db.session.flush()
     assert laggards(scenario)["A-7"][0] == "stalled"
+
+
+def test_the_total_counts_every_laggard_beyond_those_shown(scenario, monkeypatch) -> None:
+    ctx = services.resolve(scenario["staff_a"], Params())
+    everyone, total = dashboard.laggards(ctx, dashboard.counted_modules(ctx))
+    assert total == len(everyone) == 2  # A-4 not activated, A-7 stalled
+    monkeypatch.setattr(dashboard, "LAGGARDS_SHOWN", 1)
+    shown, total = dashboard.laggards(ctx, dashboard.counted_modules(ctx))
+    assert (len(shown), total) == (1, 2)
+    assert shown[0].unit_code == "A-4"  # sorted by unit name

@@ -52,6 +52,14 @@ def test_summary_omits_units_and_pages_hold_500(staff_a, monkeypatch) -> None:
     assert [u["code"] for u in second["units"]] == ["A-6", "A-7"]
 
 
+def test_the_dashboard_pages_fewer_units_than_the_json(staff_a, monkeypatch) -> None:
+    monkeypatch.setattr(services, "PAGE_ON_SCREEN", 3)
+    html = staff_a.get(URL + "&sort=code&page=3").get_data(as_text=True)
+    assert re.findall(r'<tr id="unit-([^"]+)"', html) == ["A-7"]
+    assert "Trang 3/3" in html
+    assert len(staff_a.get(URL + "&format=json").get_json()["units"]) == 7
+
+
 def _target(html: str, key: str) -> tuple[str, str, str]:
     block = re.search(rf'id="target-{key}">(.*?)</li>', html, re.S).group(1)
     done = re.search(r'class="done">([^<]+)<', block).group(1)
