@@ -111,7 +111,10 @@ def _dashboard(ctx: Context, params: Params) -> ResponseReturnValue:
         targets=found,
         labels=_labels(ctx),
         units=services.unit_page(
-            ctx, q=params.q, sort=params.sort, page=params.page,
+            ctx,
+            q=params.q,
+            sort=params.sort,
+            page=params.page,
             per_page=services.PAGE_ON_SCREEN,
         ),
         laggards=dashboard.laggards(ctx, modules),
