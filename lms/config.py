@@ -20,6 +20,9 @@ SECURE_COOKIES = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+# The cookie is re-sent when its content changes or when the server-side session's last-seen
+# time is moved on (hourly, lms.accounts.views), not signed again on every page.
+SESSION_REFRESH_EACH_REQUEST = False
 REMEMBER_COOKIE_DURATION = timedelta(days=14)
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SAMESITE = "Lax"

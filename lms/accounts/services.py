@@ -154,7 +154,8 @@ def load_session_user(token: str) -> User | None:
     idle = timedelta(days=current_app.config["SESSION_IDLE_DAYS"])
     if not user.active or session_row.last_seen_dt < now - idle:
         return None
-    if session_row.last_seen_dt < now - TOUCH_EVERY:
+    user.session_touched = session_row.last_seen_dt < now - TOUCH_EVERY
+    if user.session_touched:
         session_row.last_seen_dt = now
     user.session_token = token
     return user

@@ -190,6 +190,24 @@ def test_idle_session_expires(app, client, learner) -> None:
     assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
 
 
+def _session_cookie(response) -> list[str]:  # type: ignore[no-untyped-def]
+    return [h for h in response.headers.getlist("Set-Cookie") if h.startswith("lms=")]
+
+
+def test_the_cookie_moves_on_with_the_hourly_touch_not_every_page(app, client, learner) -> None:
+    client.login("0912345678")
+    assert client.get("/account").status_code == 200
+    assert _session_cookie(client.get("/account")) == []  # not re-signed on every page
+    two_hours_ago = utcnow() - timedelta(hours=2)
+    db.session.execute(sa.update(UserSession).values(last_seen_dt=two_hours_ago))
+    db.session.commit()
+    resent = _session_cookie(client.get("/account"))
+    assert len(resent) == 1 and "Expires=" in resent[0]  # the expiry slides with activity
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(UserSession.last_seen_dt)) > two_hours_ago
+    assert _session_cookie(client.get("/account")) == []
+
+
 class TestPasswordChange:
     def test_wrong_current_password_changes_nothing(self, client, learner) -> None:
         client.login("0912345678")
