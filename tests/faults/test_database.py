@@ -9,6 +9,7 @@ locked by another session.
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +102,28 @@ def test_sqlite_write_lock_held_elsewhere_then_released(served) -> None:
     assert sessions_in(app) == 0
     assert sign_in(client).status_code == 302
     assert sessions_in(app) == 1
+
+
+@pytest.mark.sqlite_only
+def test_a_writer_waits_its_turn_and_the_busy_timeout_is_kept(served) -> None:
+    """The write lock held for less than the lock wait: the sign-in waits (lms.db retries
+    BEGIN IMMEDIATE itself) and succeeds; the connection keeps its busy timeout for reads."""
+    app, url = served
+    client = app.test_client()
+    holder = sqlite3.connect(sqlite_path(url), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(LOCK_WAIT_MS / 3000, holder.execute, ("ROLLBACK",))
+    release.start()
+    try:
+        assert sign_in(client).status_code == 302
+    finally:
+        release.join()
+        holder.close()
+    assert sessions_in(app) == 1
+    with app.app_context():
+        busy_ms = db.session.execute(sa.text("PRAGMA busy_timeout")).scalar()
+        db.session.remove()
+    assert busy_ms == LOCK_WAIT_MS
 
 
 @pytest.mark.sqlite_only
