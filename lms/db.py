@@ -2,8 +2,6 @@
 
 import enum
 import os
-import sqlite3
-import time
 import weakref
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -84,7 +82,6 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # type: ig
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    connection_record.info["busy_ms"] = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
     cursor.close()
 
 
@@ -99,37 +96,7 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
         writing = conn.get_execution_options().get("lms_writes") or (
             has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
         )
-        if writing:
-            _begin_immediate(conn.connection.dbapi_connection, conn.connection.info)
-        else:
-            conn.exec_driver_sql("BEGIN")
-
-
-_SQLITE_BUSY = 5  # the primary result code; "database is locked"
-
-
-def _begin_immediate(raw, info: dict) -> None:  # type: ignore[no-untyped-def]
-    """Take SQLite's write lock, waiting at most the busy timeout. SQLite's own busy handler
-    sleeps 1, 2, 5, 10, 15, 20 ms … between tries, so a writer whose turn came 0,1 ms after it
-    began waiting still sleeps on: with a few workers the processor idles while requests queue.
-    Here the wait is a try every 0,1-1 ms with the handler off, so the next writer starts
-    within a millisecond of the last commit."""
-    wait_s = info.get("busy_ms", 5000) / 1000
-    raw.execute("PRAGMA busy_timeout=0")
-    try:
-        deadline, pause = time.monotonic() + wait_s, 0.0001
-        while True:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode & 0xFF != _SQLITE_BUSY or time.monotonic() >= deadline:
-                    # As SQLAlchemy would have raised it: the 503 page and the retries expect that.
-                    raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
-            time.sleep(pause)
-            pause = min(pause * 2, 0.001)
-    finally:
-        raw.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 # Every engine of this process, so that a forked child can let go of the parent's connections.

@@ -106,8 +106,8 @@ def test_sqlite_write_lock_held_elsewhere_then_released(served) -> None:
 
 @pytest.mark.sqlite_only
 def test_a_writer_waits_its_turn_and_the_busy_timeout_is_kept(served) -> None:
-    """The write lock held for less than the lock wait: the sign-in waits (lms.db retries
-    BEGIN IMMEDIATE itself) and succeeds; the connection keeps its busy timeout for reads."""
+    """The write lock held for less than the lock wait: the sign-in waits its turn and succeeds,
+    and the connection's busy timeout is the configured lock wait."""
     app, url = served
     client = app.test_client()
     holder = sqlite3.connect(sqlite_path(url), isolation_level=None, check_same_thread=False)
