@@ -2,6 +2,7 @@
 
 import enum
 import os
+import unicodedata
 import weakref
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -11,6 +12,8 @@ import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, orm
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -70,6 +73,52 @@ db = SQLAlchemy(model_class=Model)
 PathString = sa.String(512).with_variant(sa.String(512, collation="C"), "postgresql")
 
 
+def fold(text: str) -> str:
+    """Lowercase without Vietnamese marks, trimmed, so that "duong" finds "Dương"."""
+    text = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold().strip()
+
+
+def _marked_letters() -> tuple[str, str]:
+    """Every precomposed Latin letter whose fold is one ASCII letter, and that letter, then the
+    combining marks: the arguments of PostgreSQL's translate(), which then does what fold()
+    does for names."""
+    marked = [chr(c) for c in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]]
+    pairs = [(c, fold(c)) for c in marked]
+    pairs = [(c, f) for c, f in pairs if len(f) == 1 and f.isascii() and f.isalpha() and c != f]
+    # Combining marks last, with nothing to map to: translate() deletes them.
+    combining = "".join(chr(c) for c in range(0x300, 0x370))
+    return "".join(c for c, _f in pairs) + combining, "".join(f for _c, f in pairs)
+
+
+_MARKED, _PLAIN = _marked_letters()
+
+
+class folded(FunctionElement[str]):  # noqa: N801 (used like a SQL function)
+    """A column folded like fold() inside the database, for searches that ignore marks and
+    case without a stored copy of every name: a Python function on SQLite (registered on
+    connect), translate() and lower() on PostgreSQL (no extension needed)."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(folded, "sqlite")
+def _folded_sqlite(element: folded, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    return f"lms_fold({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded)
+def _folded_default(element: folded, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    # Only letters in both strings: nothing to quote.
+    argument = compiler.process(element.clauses, **kw)
+    return f"btrim(lower(translate({argument}, '{_MARKED}', '{_PLAIN}')))"
+
+
+def _fold_or_null(text: str | None) -> str | None:
+    return None if text is None else fold(text)
+
+
 @event.listens_for(sa.Engine, "connect")
 def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # type: ignore[no-untyped-def]
     """Turn on foreign keys and WAL, and let SQLAlchemy drive transactions (the busy timeout
@@ -78,6 +127,7 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # type: ig
         return
     # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy emits BEGIN itself.
     dbapi_connection.isolation_level = None
+    dbapi_connection.create_function("lms_fold", 1, _fold_or_null, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -2,7 +2,6 @@
 behind them, and the JSON contract. Reads only; nothing here writes."""
 
 import math
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,7 +14,7 @@ from lms.accounts.models import User
 from lms.catalog.models import Course
 from lms.coverage import queries
 from lms.coverage.queries import Filters, Terms
-from lms.db import db, vn_today
+from lms.db import db, fold, vn_today
 from lms.orgs import services as orgs
 from lms.orgs.models import Organization, Sector
 from lms.progress import rollup
@@ -58,12 +57,6 @@ def percent(done: int, eligible: int) -> float:
         return 0.0
     value = Decimal(100 * done) / Decimal(eligible)
     return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
-def fold(text: str) -> str:
-    """Lowercase without Vietnamese marks, so that "duong" finds "Dương"."""
-    text = unicodedata.normalize("NFD", text or "").replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold().strip()
 
 
 # ---- what a report is about ------------------------------------------------------------------

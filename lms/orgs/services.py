@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from lms import audit
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
-from lms.db import db, vn_today
+from lms.db import db, fold, folded, vn_today
 from lms.orgs.models import GRASSROOTS, Officer, Organization, Position, Sector
 
 CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
@@ -395,15 +395,21 @@ def people_query(actor: User, search: str = "", status: str = "") -> sa.Select[t
         stmt = stmt.join(Organization, Organization.id == User.org_id).where(subtree_clause(root))
     text = unicodedata.normalize("NFC", search or "").strip()
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # Names compare without marks or case: people often type "nguyen van an" on a phone.
+        name, exact = _like_pattern(fold(text)), _like_pattern(text)
         stmt = stmt.where(
             sa.or_(
-                User.full_name.ilike(pattern, escape="\\"),
-                User.username.ilike(pattern, escape="\\"),
-                User.phone.ilike(pattern, escape="\\"),
+                folded(User.full_name).like(name, escape="\\"),
+                User.username.ilike(exact, escape="\\"),
+                User.phone.ilike(exact, escape="\\"),
             )
         )
     return stmt.order_by(User.full_name, User.id)
+
+
+def _like_pattern(text: str) -> str:
+    """Containing `text`, its wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def get_person_in_scope(actor: User, user_id: int) -> User | None:
@@ -446,4 +452,3 @@ def org_code(org_id: int | None) -> str:
     if org_id is None:
         return ""
     return db.session.scalar(sa.select(Organization.code).where(Organization.id == org_id)) or ""
-

@@ -1,10 +1,12 @@
 """The organisation tree: any depth, subtree scoping by path range, positions with history."""
 
+import unicodedata
+
 import pytest
 import sqlalchemy as sa
 
 from lms.accounts.models import Role
-from lms.db import db
+from lms.db import db, fold, folded
 from lms.orgs import services
 from lms.orgs.models import Officer, Organization
 from tests.factories import make_org, make_tree, make_user
@@ -175,6 +177,32 @@ class TestScope:
         admin = make_user(role=Role.ADMIN)
         person = make_user(org=tree["a_union"], full_name="Trần Văn Phúc")
         assert person in list(db.session.scalars(services.people_query(admin, "Phu\u0301c")))
+
+    @pytest.mark.parametrize(
+        "search",
+        ["tran van phuc", "TRẦN VĂN PHÚC", "van phuc", "Phúc", "ĐẶNG THỊ ƯỚC", "dang thi uoc"],
+    )
+    def test_search_ignores_marks_and_case_in_names(self, search: str) -> None:
+        tree = make_tree()
+        admin = make_user(role=Role.ADMIN)
+        phuc = make_user(org=tree["a_union"], full_name="Trần Văn Phúc")
+        uoc = make_user(org=tree["a_union"], full_name="Đặng Thị Ước")
+        make_user(org=tree["a_union"], full_name="Trần Văn Phước")
+        found = list(db.session.scalars(services.people_query(admin, search)))
+        assert found == ([uoc] if "uoc" in fold(search) else [phuc])
+
+    def test_the_folded_name_in_the_database_equals_the_python_fold(self) -> None:
+        # Every Vietnamese letter, both cases: PostgreSQL's translate() must agree with fold().
+        letters = "aăâeêioôơuưyđ"
+        marks = ["", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323"]
+        words = [
+            unicodedata.normalize("NFC", letter + mark)
+            for letter in letters + letters.upper()
+            for mark in marks
+        ]
+        text = " ".join(words)
+        assert db.session.scalar(sa.select(folded(sa.literal(text)))) == fold(text)
+        assert db.session.scalar(sa.select(folded(sa.null()))) is None
 
 
 def test_staff_account_needs_a_unit_and_positions_need_a_union() -> None:
