@@ -31,14 +31,17 @@ def percentile(values: list[float], p: float) -> float | None:
 
 
 def run(name: str, probe: Probe, drive: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Measure `drive()` (which returns the client's figures) on the probe's processes."""
+    """Measure `drive()` (which returns the client's figures) on the probe's processes, once
+    the previous scenario's queued requests have been served."""
+    drained = srv.wait_until_drained(probe.pids())
     idle = srv.idle_percent()
     offset = probe.app.log_offset()
     cpu_before = srv.cpu_ms(probe.pids())
     started = time.perf_counter()
     client = drive()
     elapsed = time.perf_counter() - started
-    time.sleep(0.3)  # the last access-log lines
+    # Requests still queued when the generator stopped are served, logged and billed here.
+    srv.wait_until_drained(probe.pids())
     cpu_after = srv.cpu_ms(probe.pids())
     log = srv.read_log(probe.app.log, offset)
     server_ms = [row[3] for row in log]
@@ -47,6 +50,7 @@ def run(name: str, probe: Probe, drive: Callable[[], dict[str, Any]]) -> dict[st
     return {
         "scenario": name,
         "idle_before_pct": idle,
+        "drained_before_s": drained,
         "requests": len(log),
         "seconds": round(elapsed, 2),
         "server_p50_ms": percentile(server_ms, 50),

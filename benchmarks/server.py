@@ -134,6 +134,21 @@ def postgres_backends(database: str) -> list[int]:
     return pids
 
 
+def wait_until_drained(pids: list[int], limit: float = 120.0) -> float:
+    """Wait until these processes stop working (under 5% of a core over half a second): the
+    requests a load generator left queued when it stopped are still being served, and would
+    otherwise be logged and billed to the next scenario. Returns the seconds waited."""
+    started = time.perf_counter()
+    before = cpu_ms(pids)
+    while time.perf_counter() - started < limit:
+        time.sleep(0.5)
+        after = cpu_ms(pids)
+        if after - before < 25:
+            break
+        before = after
+    return round(time.perf_counter() - started, 1)
+
+
 def idle_percent(seconds: float = 1.0) -> float:
     """The machine's idle share over a short sample (other work on a shared box shows here)."""
 
