@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import event, orm
 
 from lms.authoring import uploads
+from lms.db import db
 
 MAX_BYTES = 5 * 1024 * 1024
 SUBFOLDER = "evidence"
@@ -59,11 +61,35 @@ def _folder() -> Path:
     return path
 
 
+# Files written in the session's current transaction, kept only if it commits.
+_UNCOMMITTED = "lms.evidence.uncommitted"
+
+
 def store(evidence: Evidence) -> str:
-    """Write the file under a fresh generated name and return that name."""
+    """Write the file under a fresh generated name and return that name. The file goes with
+    the transaction that records it: if that transaction does not commit, the file is deleted,
+    so no evidence is left on disk that no completion points to."""
     name = f"{uuid.uuid4().hex}.{evidence.ext}"
-    (_folder() / name).write_bytes(evidence.data)
+    path = _folder() / name
+    path.write_bytes(evidence.data)
+    db.session().info.setdefault(_UNCOMMITTED, []).append(path)
     return name
+
+
+@event.listens_for(orm.Session, "after_commit")
+def _keep_committed(session: orm.Session) -> None:
+    # Also sent when a savepoint is released, which commits nothing yet.
+    if session.get_nested_transaction() is None:
+        session.info.pop(_UNCOMMITTED, None)
+
+
+@event.listens_for(orm.Session, "after_transaction_end")
+def _delete_uncommitted(session: orm.Session, transaction: orm.SessionTransaction) -> None:
+    """The outermost transaction ended without a commit (rolled back, or the session closed):
+    its files go too."""
+    if transaction.parent is None:
+        for path in session.info.pop(_UNCOMMITTED, []):
+            path.unlink(missing_ok=True)
 
 
 def path_of(name: str | None) -> Path | None:

@@ -249,3 +249,31 @@ def test_sniffing_accepts_pdf_png_and_jpeg_only(data, expected) -> None:
 def test_evidence_names_outside_the_store_find_nothing(app_ctx) -> None:
     for name in ("../../etc/passwd", "x.pdf", "0" * 32 + ".html", None, "a\x00.pdf"):
         assert evidence.path_of(name) is None
+
+
+@pytest.mark.parametrize("end", ["rollback", "close"])
+def test_evidence_goes_with_a_record_that_is_not_committed(app_ctx, records, end) -> None:
+    # A request that fails after the file is written (rolled back, or its session closed at
+    # teardown) leaves no file that no completion points to.
+    done = external.record_external(
+        records["admin"], records["chair_a"], records["wages"], day=days_ago(3),
+        class_name="Lớp tỉnh", evidence=PDF,
+    )  # fmt: skip
+    path = evidence.path_of(done.evidence_file)
+    assert path is not None and path.read_bytes() == PDF
+    getattr(db.session, end)()
+    assert not path.exists()
+    assert _completions(records["chair_a"]) == []
+
+
+def test_committed_evidence_stays_after_later_rollbacks(app_ctx, records) -> None:
+    done = external.record_external(
+        records["admin"], records["chair_a"], records["wages"], day=days_ago(3),
+        class_name="Lớp tỉnh", evidence=PNG,
+    )  # fmt: skip
+    name = done.evidence_file
+    db.session.commit()
+    db.session.rollback()
+    db.session.close()
+    path = evidence.path_of(name)
+    assert path is not None and path.read_bytes() == PNG
