@@ -15,6 +15,8 @@ from sqlalchemy import event, orm
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from lms import write_turn
+
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 NAMING_CONVENTION = {
@@ -141,11 +143,14 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     its transaction begins, waiting its turn for up to the busy timeout. Begun as a reader, it
     would be refused at its first write whenever another request committed meanwhile (its
     snapshot is then stale, and SQLite does not wait): two people finishing a lesson at the
-    same moment would get an error. Reading requests never wait (WAL)."""
+    same moment would get an error. Writers of this app first take their turn (lms.write_turn).
+    Reading requests never wait (WAL)."""
     if conn.dialect.name == "sqlite":
         writing = conn.get_execution_options().get("lms_writes") or (
             has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
         )
+        if writing:
+            write_turn.take(conn)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 

@@ -7,8 +7,11 @@ process; a PostgreSQL database that refuses connections, a killed server connect
 locked by another session.
 """
 
+import fcntl
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
-from lms import create_app
+from lms import create_app, write_turn
 from lms.db import db
 from tests.conftest import PG_URL, Client, base_config, fresh_database
 from tests.factories import make_user
@@ -124,6 +127,88 @@ def test_a_writer_waits_its_turn_and_the_busy_timeout_is_kept(served) -> None:
         busy_ms = db.session.execute(sa.text("PRAGMA busy_timeout")).scalar()
         db.session.remove()
     assert busy_ms == LOCK_WAIT_MS
+
+
+# Another worker process of the app in the middle of a write: it holds the writers' turn
+# (lms.write_turn) for `seconds`, then writes a file saying it let go.
+_HOLD_TURN = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+open(sys.argv[3], "w").close()
+fcntl.flock(fd, fcntl.LOCK_UN)
+"""
+
+
+def hold_turn(url: str, seconds: float, released: Path) -> subprocess.Popen:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_TURN, write_turn.lock_file(sqlite_path(url)), str(seconds),
+         str(released)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+@pytest.mark.sqlite_only
+def test_a_writer_starts_when_the_previous_one_lets_go(served, tmp_path: Path) -> None:
+    """Writers take turns through the lock file: a sign-in (it writes its session) begun while
+    another process holds the turn completes only after that process let go."""
+    app, url = served
+    client = app.test_client()
+    released = tmp_path / "released"
+    holder = hold_turn(url, LOCK_WAIT_MS / 3000, released)
+    try:
+        assert client.get("/login").status_code == 200  # readers take no turn
+        assert not released.exists()
+        assert sign_in(client).status_code == 302
+        assert released.exists()
+    finally:
+        holder.communicate()
+    assert sessions_in(app) == 1
+
+
+@pytest.mark.sqlite_only
+def test_a_turn_held_past_the_lock_wait_gives_the_503(served, tmp_path: Path) -> None:
+    app, url = served
+    client = app.test_client()
+    holder = hold_turn(url, 30, tmp_path / "released")
+    try:
+        assert_unavailable_page(sign_in(client))
+        assert client.get("/login").status_code == 200
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert sessions_in(app) == 0
+    assert sign_in(client).status_code == 302  # the turn died with its holder
+    assert sessions_in(app) == 1
+
+
+@pytest.mark.sqlite_only
+def test_the_turn_is_given_back_after_a_write_and_after_a_failed_one(served) -> None:
+    app, url = served
+    client = app.test_client()
+
+    def free() -> bool:
+        fd = os.open(write_turn.lock_file(sqlite_path(url)), os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)  # closing lets go of a lock taken through it
+        return True
+
+    assert sign_in(client).status_code == 302
+    assert free() and not write_turn.holding()
+    with app.test_request_context("/", method="POST"):
+        db.session.execute(sa.text("UPDATE user_account SET full_name = 'X'"))
+        assert write_turn.holding() and not free()
+        db.session.rollback()
+        assert free() and not write_turn.holding()
+        db.session.remove()
 
 
 @pytest.mark.sqlite_only
