@@ -61,7 +61,8 @@ def take(conn: sa.Connection) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        _wait(fd, _busy_timeout(conn))
+        if not _wait(fd, _busy_timeout(conn)):
+            return
     _HELD.append(fd)
 
 
@@ -74,14 +75,16 @@ def _busy_timeout(conn: sa.Connection) -> float:
         cursor.close()
 
 
-def _wait(fd: int, seconds: float) -> None:
-    if signal.getitimer(signal.ITIMER_REAL)[0] > 0:  # someone else's timer: do not touch it
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return
+def _wait(fd: int, seconds: float) -> bool:
+    """Wait for the turn, at most `seconds`; False when the wait cannot be bounded here (the
+    real-time timer is someone else's), so that SQLite's busy handler decides instead."""
+    if signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+        return False
     previous = signal.signal(signal.SIGALRM, _timed_out)
     signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        return True
     except _TurnTimeout:
         locked = sqlite3.OperationalError("database is locked")
         raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, locked) from None

@@ -9,6 +9,7 @@ locked by another session.
 
 import fcntl
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -98,6 +99,7 @@ def test_sqlite_write_lock_held_elsewhere_then_released(served) -> None:
     holder.execute("BEGIN IMMEDIATE")
     try:
         assert_unavailable_page(sign_in(client))
+        assert not write_turn.holding()  # the refused writer gave its turn back
         assert client.get("/login").status_code == 200  # reading still works
     finally:
         holder.execute("ROLLBACK")
@@ -183,6 +185,28 @@ def test_a_turn_held_past_the_lock_wait_gives_the_503(served, tmp_path: Path) ->
         holder.communicate()
     assert sessions_in(app) == 0
     assert sign_in(client).status_code == 302  # the turn died with its holder
+    assert sessions_in(app) == 1
+
+
+@pytest.mark.sqlite_only
+def test_a_writer_that_cannot_bound_its_wait_does_without_a_turn(served, tmp_path: Path) -> None:
+    """Another timer of the process is running: waiting for the turn could not be cut short, so
+    the writer does not wait for it (SQLite's own lock and busy timeout still apply)."""
+    app, url = served
+    client = app.test_client()
+    released = tmp_path / "released"
+    holder = hold_turn(url, 5, released)
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    signal.setitimer(signal.ITIMER_REAL, 60)
+    try:
+        assert sign_in(client).status_code == 302
+        assert not released.exists()
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0  # that timer was left alone
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        holder.kill()
+        holder.communicate()
     assert sessions_in(app) == 1
 
 
