@@ -4,12 +4,14 @@ import enum
 import os
 import unicodedata
 import weakref
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, orm
 from sqlalchemy.ext.compiler import compiles
@@ -18,6 +20,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from lms import write_turn
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+F = TypeVar("F", bound=Callable[..., Any])
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -144,14 +147,52 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     would be refused at its first write whenever another request committed meanwhile (its
     snapshot is then stale, and SQLite does not wait): two people finishing a lesson at the
     same moment would get an error. Writers of this app first take their turn (lms.write_turn).
-    Reading requests never wait (WAL)."""
+    Reading requests never wait (WAL); nor does the reading part of a `reads_first` view."""
     if conn.dialect.name == "sqlite":
+        in_request = has_request_context()
+        reading_first = in_request and _reads_first()
         writing = conn.get_execution_options().get("lms_writes") or (
-            has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+            in_request and request.method not in ("GET", "HEAD", "OPTIONS") and not reading_first
         )
         if writing:
             write_turn.take(conn)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+        if reading_first and not writing:
+            g._lms_reading = conn.connection.dbapi_connection  # for start_writing to end
+
+
+def reads_first(view: F) -> F:
+    """Mark a POST view whose writes come after a long reading part (a quiz submit: the session
+    user, the attempt, its questions and answers, the grading). On SQLite its transaction
+    begins as a reader and takes the write lock only at `start_writing`, so that other writers
+    are not kept waiting while it reads; what it writes must be guarded against changes made
+    in between (a quiz's `UPDATE … WHERE revision = :seen`). Elsewhere this changes nothing."""
+    view.lms_reads_first = True  # type: ignore[attr-defined]
+    return view
+
+
+def _reads_first() -> bool:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "lms_reads_first", False)
+
+
+def start_writing() -> None:
+    """The reading part of a `reads_first` request is over: end its read transaction and
+    begin a write transaction on the same connection, after this writer's turn. What the
+    session loaded stays loaded (SQLAlchemy does not see the switch), so the caller must check
+    in its writes that what it read still holds. Outside such a request: begin as a writer if
+    no transaction is open (lms.db.begin_writing), else nothing."""
+    session = db.session()
+    reading = g.pop("_lms_reading", None) if has_request_context() else None
+    if reading is None or not session.in_transaction():
+        begin_writing()
+        return
+    conn = session.connection()
+    if conn.connection.dbapi_connection is not reading:
+        return
+    write_turn.take(conn)
+    conn.exec_driver_sql("COMMIT")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 # Every engine of this process, so that a forked child can let go of the parent's connections.

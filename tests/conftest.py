@@ -1,6 +1,7 @@
 """Test fixtures: one migrated database per run (SQLite file or PostgreSQL), a rolled-back
 transaction around each test, an HTTP client with CSRF handling, and sign-in helpers."""
 
+import contextlib
 import contextvars
 import os
 import re
@@ -246,3 +247,49 @@ def count_statements(app: Flask):  # type: ignore[no-untyped-def]
             sa.event.remove(db.engine, "before_cursor_execute", counter)
 
     return counting
+
+
+@contextmanager
+def elsewhere_during(app: Flask, url: str, after: str, sql: str) -> Iterator[list[bool]]:
+    """Another program writes `sql` and commits right after this app's first statement that
+    contains `after`, in the middle of the request that sent it: with its own connection and a
+    short lock wait, so it fails if the request holds the write lock at that point. Yields a
+    list that holds True once that write went through (False if it was refused)."""
+    done: list[bool] = []
+
+    def write() -> None:
+        if url.startswith("sqlite"):
+            import sqlite3
+
+            path = sa.make_url(url).database
+            with contextlib.closing(sqlite3.connect(path, timeout=0.2)) as conn:
+                try:
+                    with conn:
+                        conn.execute(sql)
+                    done.append(True)
+                except sqlite3.OperationalError:
+                    done.append(False)
+        else:
+            import psycopg
+
+            plain = sa.make_url(url).set(drivername="postgresql")
+            conninfo = plain.render_as_string(hide_password=False)
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute("SET lock_timeout = '200ms'")
+                try:
+                    conn.execute(sql)
+                    done.append(True)
+                except psycopg.errors.LockNotAvailable:
+                    done.append(False)
+
+    def listen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not done and after in statement:
+            write()
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "after_cursor_execute", listen)
+    try:
+        yield done
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", listen)

@@ -60,7 +60,7 @@ class User(Model):
     # Flask-Login protocol. The id it stores in the cookie is the server-side session token,
     # so a copied cookie stops working the moment that session is ended (SESS-03).
     session_token = None  # set per request; not a column
-    session_touched = False  # the request moved the session's last-seen time on; not a column
+    session_touched = False  # the session was last seen over an hour ago: save it (not a column)
 
     @property
     def is_active(self) -> bool:

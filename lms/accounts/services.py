@@ -154,11 +154,22 @@ def load_session_user(token: str) -> User | None:
     idle = timedelta(days=current_app.config["SESSION_IDLE_DAYS"])
     if not user.active or session_row.last_seen_dt < now - idle:
         return None
+    # The new last-seen time is saved when the request is done (save_session_touch), not
+    # flushed from here in the middle of the request's reads.
     user.session_touched = session_row.last_seen_dt < now - TOUCH_EVERY
-    if user.session_touched:
-        session_row.last_seen_dt = now
     user.session_token = token
     return user
+
+
+def save_session_touch(token: str) -> None:
+    """Save that the session was seen now. Sent as the first statement of a transaction of its
+    own: on SQLite a transaction that read first would be refused, not made to wait, if
+    someone else committed since it read."""
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.token_hash == _token_hash(token))
+        .values(last_seen_dt=utcnow())
+    )
 
 
 def end_session(token: str | None) -> None:

@@ -36,12 +36,14 @@ def load_user(token: str):  # type: ignore[no-untyped-def]
 
 @bp.after_app_request
 def keep_session_fresh(response):  # type: ignore[no-untyped-def]
-    # load_session_user refreshed the session's last-seen time at most hourly; save it, and
-    # send the cookie again so that its expiry moves on with it (an active learner stays signed
-    # in; the cookie is not re-signed on every page).
-    # (A query after the touch may have flushed it already, so the flag decides, not `dirty`.)
+    # load_session_user found the session's last-seen time over an hour old: save the new one
+    # once the request's own work is committed, and send the cookie again so that its expiry
+    # moves on with it (an active learner stays signed in; the cookie is not re-signed on every
+    # page).
     user = g.get("_login_user")
     if getattr(user, "session_touched", False) and response.status_code < 400:
+        db.session.commit()
+        services.save_session_touch(user.session_token)
         db.session.commit()
         session.modified = True
     return response

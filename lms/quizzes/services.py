@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.accounts.models import User
 from lms.catalog.models import Course, Module, ModuleStatus
-from lms.db import db, utcnow
+from lms.db import db, start_writing, utcnow
 from lms.quizzes import gift
 from lms.quizzes.models import Attempt, Question, Quiz, Response
 from lms.quizzes.question_types import Posted, kind, stored_html
@@ -239,7 +239,12 @@ def read_answers(
 
 def _claim(attempt: Attempt, revision: int, **values: Any) -> None:
     """Move the attempt to revision+1 only if it is still open at `revision`: one guarded
-    UPDATE, so of two racing requests exactly one wins (QUIZ-03, QUIZ-04, QUIZ-08)."""
+    UPDATE, so of two racing requests exactly one wins (QUIZ-03, QUIZ-04, QUIZ-08).
+
+    This is where a save or submit starts writing (lms.db.start_writing): what it read before
+    (the attempt, its answers) was read at `revision`, and the UPDATE succeeds only if no one
+    has moved the attempt on since, so those reads still hold for what it writes next."""
+    start_writing()
     if attempt.is_submitted:
         raise AlreadySubmitted
     if revision != attempt.revision:

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from flask_login.utils import login_url
 from werkzeug.routing import BuildError
 
-from lms.db import db
+from lms.db import db, reads_first
 from lms.forms import EmptyForm
 from lms.quizzes import services
 from lms.quizzes.forms import AnswersForm
@@ -169,6 +169,7 @@ def attempt(public_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/attempts/<public_id>/save")
+@reads_first
 @_sign_in_first
 def save(public_id: str) -> ResponseReturnValue:
     ctx = _attempt_or_404(public_id)
@@ -184,6 +185,7 @@ def save(public_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/attempts/<public_id>/submit")
+@reads_first
 @_sign_in_first
 def submit(public_id: str) -> ResponseReturnValue:
     ctx = _attempt_or_404(public_id)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,9 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from lms import create_app, write_turn
-from lms.db import db
-from tests.conftest import PG_URL, Client, base_config, fresh_database
+from lms.accounts.models import UserSession
+from lms.db import db, utcnow
+from tests.conftest import PG_URL, Client, base_config, elsewhere_during, fresh_database
 from tests.factories import make_user
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -337,3 +339,28 @@ def test_postgresql_table_locked_elsewhere_then_released(served) -> None:
         holder.dispose()
     assert sessions_in(app) == 0
     assert sign_in(client).status_code == 302
+
+
+def test_the_hourly_touch_is_saved_when_someone_wrote_while_the_page_was_read(served) -> None:
+    """A page read by a signed-in learner whose session was last seen over an hour ago saves
+    the new last-seen time. Another program commits just after the page read the session: on
+    SQLite that page's read snapshot is then stale, and a write from it would be refused
+    ("database is locked") instead of waiting; the touch is written in a transaction of its
+    own, so the page is served and the touch saved."""
+    app, url = served
+    client = app.test_client()
+    assert client.login("hocvien.loi").status_code == 302
+    two_hours_ago = utcnow() - timedelta(hours=2)
+    with app.app_context():
+        db.session.execute(sa.text("CREATE TABLE elsewhere (n INTEGER)"))
+        db.session.execute(sa.update(UserSession).values(last_seen_dt=two_hours_ago))
+        db.session.commit()
+    insert = "INSERT INTO elsewhere VALUES (1)"
+    with elsewhere_during(app, url, "user_session.token_hash", insert) as wrote:
+        response = client.get("/account")
+    assert wrote == [True]
+    assert response.status_code == 200
+    assert "Expires=" in response.headers["Set-Cookie"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(UserSession.last_seen_dt)) > two_hours_ago
+        db.session.remove()

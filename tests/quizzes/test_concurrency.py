@@ -1,5 +1,6 @@
 """Races with real commits, on a fresh database of the backend under test (not the rolled-back
-test transaction): 10 submits of one attempt (QUIZ-03, REL-10) and 5 starts at once (QUIZ-05)."""
+test transaction): 10 submits of one attempt (QUIZ-03, REL-10), 5 starts at once (QUIZ-05), and
+another writer committing while a submit reads."""
 
 import threading
 from collections import Counter
@@ -16,7 +17,7 @@ from lms import create_app
 from lms.db import db
 from lms.quizzes.models import Attempt, Response
 from lms.quizzes.signals import attempt_graded
-from tests.conftest import Client, base_config, fresh_database
+from tests.conftest import Client, base_config, elsewhere_during, fresh_database
 from tests.factories import make_course, make_module, make_quiz, make_user
 from tests.quizzes.helpers import GIFT, answer_form
 
@@ -32,6 +33,8 @@ def fresh_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def race(fresh_url: str) -> Iterator[tuple[Flask, dict]]:
+    """The app on the fresh database: a module whose quiz allows 2 attempts, one learner, and
+    a table that stands for other writers' data."""
     app = create_app(base_config(fresh_url))
     app.test_client_class = Client
     with app.app_context():
@@ -39,8 +42,9 @@ def race(fresh_url: str) -> Iterator[tuple[Flask, dict]]:
         module = make_module(make_course("khoa-dua"), "dua", max_attempts=2)
         make_quiz(module, GIFT)
         make_user("hocvien.dua")
+        db.session.execute(sa.text("CREATE TABLE elsewhere (n INTEGER)"))
         db.session.commit()
-        ids = {"module": module.id}
+        ids = {"module": module.id, "url": fresh_url}
     try:
         yield app, ids
     finally:
@@ -122,3 +126,48 @@ def _submit_plainly(app: Flask, cookie: str, token: str, attempt: Attempt) -> No
         {"csrf_token": token, "revision": "0"},
     )
     assert statuses == Counter({302: 1})
+
+
+def _started(app: Flask, ids: dict) -> tuple[str, Attempt, dict]:
+    """A signed-in learner's cookie, their open attempt and a form that answers it all right."""
+    cookie, token = _signed_in(app)
+    path = f"/modules/{ids['module']}/quiz/start"
+    assert _all_at_once(app, cookie, 1, path, {"csrf_token": token}) == Counter({302: 1})
+    [attempt] = _attempts(app)
+    with app.app_context():
+        form = answer_form(db.session.merge(attempt)) | {"csrf_token": token}
+    return cookie, attempt, form
+
+
+def test_a_submit_reads_without_keeping_other_writers_waiting(race) -> None:
+    """While a submit reads the attempt and its questions, another writer commits within its
+    short lock wait (on SQLite the submit takes the write lock only when it starts writing),
+    and the submit is still graded once, fully."""
+    app, ids = race
+    cookie, attempt, form = _started(app, ids)
+    insert = "INSERT INTO elsewhere VALUES (1)"
+    with elsewhere_during(app, ids["url"], "FROM question", insert) as wrote:
+        statuses = _all_at_once(app, cookie, 1, f"/attempts/{attempt.public_id}/submit", form)
+    assert wrote == [True]
+    assert statuses == Counter({302: 1})
+    [done] = _attempts(app)
+    assert done.is_submitted and done.score == 100.0 and done.revision == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 7
+
+
+def test_a_save_between_a_submits_reads_and_its_writes_is_not_overwritten(race) -> None:
+    """A save from another tab lands after the submit read the attempt and before it writes:
+    the submit is refused as out of date (409) and writes nothing; the attempt stays open at
+    the other tab's revision."""
+    app, ids = race
+    cookie, attempt, form = _started(app, ids)
+    other_tab = f"UPDATE attempt SET revision = revision + 1 WHERE id = {int(attempt.id)}"  # noqa: S608
+    with elsewhere_during(app, ids["url"], "FROM question", other_tab) as wrote:
+        statuses = _all_at_once(app, cookie, 1, f"/attempts/{attempt.public_id}/submit", form)
+    assert wrote == [True]
+    assert statuses == Counter({409: 1})
+    [still] = _attempts(app)
+    assert not still.is_submitted and still.score is None and still.revision == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 0
