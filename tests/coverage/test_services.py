@@ -103,6 +103,15 @@ def test_units_are_paged(scenario) -> None:
     assert pages[2].units[0].code == "A-7"
 
 
+def test_a_page_past_the_end_shows_the_last_one(scenario) -> None:
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
+    past = services.unit_page(ctx, sort="code", page=9, per_page=3)
+    assert (past.page, past.pages, past.total) == (3, 3, 7)
+    assert [u.code for u in past.units] == ["A-7"]
+    nothing = services.unit_page(ctx, q="khong co don vi nay", page=2, per_page=3)
+    assert (nothing.page, nothing.pages, nothing.total, nothing.units) == (1, 1, 0, [])
+
+
 def test_district_figures_cost_at_most_three_statements(scenario, count_statements) -> None:
     staff = scenario["staff_a"]
     staff_id = staff.id
