@@ -2,7 +2,7 @@
 
 import pytest
 
-from lms.coverage import services
+from lms.coverage import queries, services
 from lms.coverage.services import Params
 from tests.coverage.conftest import AS_OF, EXPECTED, EXPECTED_LATER
 
@@ -101,6 +101,36 @@ def test_units_are_paged(scenario) -> None:
     assert [p.pages for p in pages] == [3, 3, 3]
     assert [len(p.units) for p in pages] == [3, 3, 1]
     assert pages[2].units[0].code == "A-7"
+
+
+@pytest.mark.parametrize(
+    ("filters", "joined"),
+    [({}, False), ({"sector": "non_state", "responsible": "district"}, False),
+     ({"status": "vacant"}, True)],
+)  # fmt: skip
+def test_units_are_counted_from_the_unions_alone_unless_the_status_is_filtered(
+    scenario, count_statements, filters, joined
+) -> None:
+    """A union has one row at most with its chair and standing joined, so the count leaves
+    them out unless the status needs them; it still equals the number of rows listed."""
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF, **filters))
+    with count_statements() as counter:
+        total = queries.count_units(ctx.terms, ctx.root, ctx.filters)
+    assert total == len(queries.units(ctx.terms, ctx.root, ctx.filters)) > 0
+    [statement] = counter.statements
+    assert ("course_standing" in statement) is joined
+
+
+@pytest.mark.parametrize("sort", ["name", "code", "members", "status"])
+@pytest.mark.parametrize(("filters", "q"), [({}, ""), ({"sector": "non_state"}, ""), ({}, "a")])
+def test_pages_are_slices_of_the_whole_list(scenario, sort, filters, q) -> None:
+    """A page's unions are chosen before the chair and standing are joined (except for the
+    status): page by page, the same units in the same order as the whole list."""
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF, **filters))
+    whole = [u.code for u in services.unit_page(ctx, q=q, sort=sort, per_page=None).units]
+    paged = [u.code for n in (1, 2, 3) for u in
+             services.unit_page(ctx, q=q, sort=sort, page=n, per_page=2).units]  # fmt: skip
+    assert paged == whole[:6] and len(whole) >= 3
 
 
 def test_a_page_past_the_end_shows_the_last_one(scenario) -> None:
