@@ -78,10 +78,16 @@ db = SQLAlchemy(model_class=Model)
 PathString = sa.String(512).with_variant(sa.String(512, collation="C"), "postgresql")
 
 
+def unaccent(text: str) -> str:
+    """Vietnamese without diacritics: 'Đặng Văn Ước' -> 'Dang Van Uoc'."""
+    text = text.replace("Đ", "D").replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
 def fold(text: str) -> str:
     """Lowercase without Vietnamese marks, trimmed, so that "duong" finds "Dương"."""
-    text = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold().strip()
+    return unaccent(text).casefold().strip()
 
 
 def _marked_letters() -> tuple[str, str]:

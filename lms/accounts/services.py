@@ -15,7 +15,7 @@ from lms import audit
 from lms.accounts import passwords
 from lms.accounts.models import LoginFailure, Role, User, UserSession
 from lms.accounts.phones import InvalidPhone, looks_like_phone, normalise_phone
-from lms.db import db, utcnow
+from lms.db import db, unaccent, utcnow
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 # Refresh a session's last-seen time at most this often, to keep page views free of writes.
@@ -277,13 +277,6 @@ def _existing_usernames(names: list[str]) -> set[str]:
         chunk = names[start : start + 5000]
         found |= set(db.session.scalars(sa.select(User.username).where(User.username.in_(chunk))))
     return found
-
-
-def unaccent(text: str) -> str:
-    """Vietnamese without diacritics: 'Đặng Văn Ước' -> 'Dang Van Uoc'."""
-    text = text.replace("Đ", "D").replace("đ", "d")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
 def create_user(

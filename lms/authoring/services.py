@@ -15,7 +15,6 @@ from flask_babel import lazy_gettext as _l
 
 from lms import audit
 from lms.accounts.models import Role, User
-from lms.accounts.services import unaccent
 from lms.authoring.history import record
 from lms.authoring.importer import ImportReport, sync_blocks
 from lms.authoring.loader import BlockSpec
@@ -29,7 +28,7 @@ from lms.catalog.models import (
     ModuleKind,
     ModuleStatus,
 )
-from lms.db import db
+from lms.db import db, unaccent
 from lms.markdown import BlockError, render_lesson
 from lms.quizzes import gift
 from lms.quizzes.models import Quiz

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import jwt
 
-from lms.accounts.services import unaccent
+from lms.db import unaccent
 
 PUBLIC_JITSI_DOMAINS = frozenset({"meet.jit.si"})
 ROOM_SLUG_MAX = 40

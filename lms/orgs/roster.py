@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from lms.accounts.phones import InvalidPhone, normalise_phone
-from lms.accounts.services import unaccent
+from lms.db import unaccent
 from lms.orgs.models import Position, Sector
 from lms.orgs.roster_cells import UnreadableXlsx, csv_rows, encoding_of, xlsx_rows
 from lms.orgs.roster_words import FIELDS, HEADER_ALIASES, POSITION_WORDS, SECTOR_WORDS

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from lms.accounts.services import unaccent
+from lms.db import unaccent
 
 MAX_ROWS = 20_000
 _SPACES = re.compile(r"\s+")
