@@ -7,6 +7,7 @@ from pathlib import Path
 
 COLUMNS = (
     ("req/s", "req_per_s"),
+    ("× hello", "hello_ratio"),
     ("p50 ms", "server_p50_ms"),
     ("p95 ms", "server_p95_ms"),
     ("p99 ms", "server_p99_ms"),
@@ -55,8 +56,19 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def _hello_ratios(results: dict) -> None:
+    """Each scenario's cost in bare-Flask requests: the hello route's req/s over its own, in the
+    same backend's run (the figure that compares across machines and hours)."""
+    for run in results["backends"].values():
+        hello = next((r for r in run["scenarios"] if r["scenario"].startswith("hello")), None)
+        for row in run["scenarios"]:
+            if hello and hello.get("req_per_s") and row.get("req_per_s"):
+                row["hello_ratio"] = hello["req_per_s"] / row["req_per_s"]
+
+
 def table(results: dict) -> str:
     """One row per scenario; for each figure the SQLite and PostgreSQL values as 'a / b'."""
+    _hello_ratios(results)
     backends = list(results["backends"])
     m = results["machine"]
     lines = [
