@@ -243,12 +243,13 @@ def _claim(attempt: Attempt, revision: int, **values: Any) -> None:
 
     This is where a save or submit starts writing (lms.db.start_writing): what it read before
     (the attempt, its answers) was read at `revision`, and the UPDATE succeeds only if no one
-    has moved the attempt on since, so those reads still hold for what it writes next."""
-    start_writing()
+    has moved the attempt on since, so those reads still hold for what it writes next. A
+    request already refused by what it read takes no write lock."""
     if attempt.is_submitted:
         raise AlreadySubmitted
     if revision != attempt.revision:
         raise StaleRevision
+    start_writing()
     values["revision"] = revision + 1
     result = db.session.execute(
         sa.update(Attempt)

@@ -171,3 +171,26 @@ def test_a_save_between_a_submits_reads_and_its_writes_is_not_overwritten(race) 
     assert not still.is_submitted and still.score is None and still.revision == 1
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 0
+
+
+@pytest.mark.sqlite_only
+def test_a_save_refused_by_what_it_read_does_not_wait_for_the_write_lock(race) -> None:
+    """A save from an old tab (an older revision, other answers) is refused from what it read,
+    with no write lock: while another program holds SQLite's lock, it still gets its 409 "out
+    of date" page at once instead of waiting out the lock and a 503."""
+    import sqlite3
+
+    app, ids = race
+    cookie, attempt, form = _started(app, ids)
+    path = f"/attempts/{attempt.public_id}/save"
+    nothing = {"csrf_token": form["csrf_token"], "revision": "0"}
+    assert _all_at_once(app, cookie, 1, path, nothing) == Counter({302: 1})  # now revision 1
+    holder = sqlite3.connect(sa.make_url(ids["url"]).database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        assert _all_at_once(app, cookie, 1, path, form) == Counter({409: 1})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    [still] = _attempts(app)
+    assert still.revision == 1 and not still.is_submitted
