@@ -10,6 +10,7 @@ from lms.catalog.models import Module, ModuleKind, ModuleStatus
 from lms.coverage import queries
 from lms.coverage.services import Context, Target, percent
 from lms.db import VN_TZ, db, utcnow
+from lms.progress import rollup
 
 STALLED_DAYS = 14
 LAGGARDS_SHOWN = 100
@@ -141,8 +142,10 @@ class Chart:
 def chart(ctx: Context, found: dict[str, Target]) -> Chart:
     """Step lines of the share of chairs done (awareness; non-state training) by day."""
     by_kind: dict[str, dict[date, int]] = {"awareness": {}, "trained": {}}
-    for kind, day, n in queries.timeline(ctx.terms, ctx.root):
-        by_kind[kind][day] = by_kind[kind].get(day, 0) + n
+    for day, aware, trained in _timeline(ctx):
+        for kind, n in (("awareness", aware), ("trained", trained)):
+            if n:
+                by_kind[kind][day] = by_kind[kind].get(day, 0) + n
     days = [d for series in by_kind.values() for d in series]
     start = min(days, default=ctx.as_of - timedelta(days=30))
     start = min(start, ctx.as_of - timedelta(days=1))
@@ -150,6 +153,15 @@ def chart(ctx: Context, found: dict[str, Target]) -> Chart:
                 "trained": found["trained_non_state"].eligible}  # fmt: skip
     series = [_series(kind, by_kind[kind], eligible[kind], start, ctx.as_of) for kind in by_kind]
     return Chart(start, ctx.as_of, series)
+
+
+def _timeline(ctx: Context) -> list[tuple[date, int, int]]:
+    """(day, chairs aware, non-state chairs trained) up to the as-of day: from the roll-ups
+    above the unions, as the figures are, so the lines end on the figures."""
+    if ctx.root is None or not ctx.root.is_grassroots:
+        scope = ctx.root.id if ctx.root is not None else rollup.FEDERATION
+        return rollup.timeline(ctx.course.id, scope, ctx.as_of)
+    return queries.timeline(ctx.terms, ctx.root)
 
 
 def _series(kind: str, counts: dict[date, int], eligible: int, start: date, end: date) -> Series:

@@ -337,6 +337,19 @@ def figures(course_id: int, scope_id: int, as_of: date) -> tuple[int, ...]:
     return tuple(int(value or 0) for value in row)
 
 
+def timeline(course_id: int, scope_id: int, as_of: date) -> list[tuple[date, int, int]]:
+    """Per day up to as_of: chairs who reached awareness, and non-state chairs fully trained.
+    The roll-up rows of the scope are those days already (a few hundred rows at most)."""
+    settle()
+    r = CoverageRollup
+    rows = db.session.execute(
+        sa.select(r.day, r.aware, r.trained_small + r.trained_large)
+        .where(r.course_id == course_id, r.scope_id == scope_id, r.day > EVER, r.day <= as_of)
+        .order_by(r.day)
+    )
+    return [(day, int(aware), int(trained)) for day, aware, trained in rows]
+
+
 # ---- watching the roster ---------------------------------------------------------------------
 
 _ORG_FIELDS = ("kind", "sector", "member_count", "path", "parent_id")

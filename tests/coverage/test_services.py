@@ -220,3 +220,41 @@ def test_chart_steps_reach_the_figures(scenario) -> None:
     assert finals == {"awareness": 42.9, "trained": 20.0}
     assert str(chart.start) == "2021-10-01" and str(chart.end) == AS_OF
     assert all(p.count(",") == 1 for s in chart.series for p in s.points.split())
+
+
+@pytest.mark.parametrize(("as_of", "aware", "trained"), [(AS_OF, 3, 1), ("2021-11-10", 4, 2)])
+def test_the_chart_above_the_unions_reads_the_rollups_and_they_match_a_recount(
+    scenario, as_of, aware, trained
+) -> None:
+    import sqlalchemy as sa
+
+    from lms.coverage import dashboard
+    from lms.db import db
+    from lms.progress import rollup
+
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=as_of))
+    district = ctx.root
+    days = rollup.timeline(ctx.course.id, district.id, ctx.as_of)
+    assert (sum(d[1] for d in days), sum(d[2] for d in days)) == (aware, trained)
+    province = db.session.get(type(district), district.parent_id)
+    for root in (district, province, None):
+        scope = root.id if root is not None else rollup.FEDERATION
+        assert rollup.timeline(ctx.course.id, scope, ctx.as_of) == queries.timeline(
+            ctx.terms, root
+        )
+
+    statements: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        chart = dashboard.chart(ctx, services.targets(ctx))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listen)
+    assert any("coverage_rollup" in s for s in statements)
+    assert not any("course_standing" in s for s in statements)
+    finals = {s.key: s.final for s in chart.series}
+    assert finals == {"awareness": services.percent(aware, 7),
+                      "trained": services.percent(trained, 5)}  # fmt: skip
