@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from lms.catalog.models import Module, ModuleKind, ModuleStatus
 from lms.coverage import queries
 from lms.coverage.services import Context, Target, percent
-from lms.db import VN_TZ, db, utcnow
+from lms.db import VN_TZ, db, utcnow, vn_today
 from lms.progress import rollup
 
 STALLED_DAYS = 14
@@ -105,16 +105,35 @@ class FunnelRow:
 
 
 def funnel(ctx: Context, found: dict[str, Target], modules: list[Module]) -> list[FunnelRow]:
-    """For each module, of the chairs who must complete it: how many started, how many did."""
-    counts = queries.funnel(ctx.terms, ctx.root, [m.id for m in modules], end_of_day(ctx.as_of))
+    """For each module, of the chairs who must complete it: how many started, how many did.
+    An awareness module counts every union's chair, a core module the non-state ones'."""
+    counts = _module_counts(ctx, modules)
     rows = []
     for module in modules:
-        sectors = ("state", "non_state") if module.kind == ModuleKind.AWARENESS else ("non_state",)
-        key = "awareness" if module.kind == ModuleKind.AWARENESS else "trained_non_state"
-        started = sum(counts.get((module.id, s), (0, 0))[0] for s in sectors)
-        done = sum(counts.get((module.id, s), (0, 0))[1] for s in sectors)
-        rows.append(FunnelRow(module, found[key].eligible, started, done))
+        started, done, started_non_state, done_non_state = counts.get(module.id, (0, 0, 0, 0))
+        if module.kind == ModuleKind.AWARENESS:
+            rows.append(FunnelRow(module, found["awareness"].eligible, started, done))
+        else:
+            eligible = found["trained_non_state"].eligible
+            rows.append(FunnelRow(module, eligible, started_non_state, done_non_state))
     return rows
+
+
+def _module_counts(ctx: Context, modules: list[Module]) -> dict[int, tuple[int, int, int, int]]:
+    """Per module: (started, done) of all chairs, then of the non-state ones. Today, above the
+    unions, from the roll-ups (a row per module, not a probe per chair and module); a past day
+    or a single union counted from the chairs. Nothing is recorded after today (class dates in
+    the future are refused), so today's roll-ups hold every later as-of day too."""
+    if (ctx.root is None or not ctx.root.is_grassroots) and ctx.as_of >= vn_today():
+        scope = ctx.root.id if ctx.root is not None else rollup.FEDERATION
+        return rollup.funnel(ctx.course.id, scope)
+    live = queries.funnel(ctx.terms, ctx.root, [m.id for m in modules], end_of_day(ctx.as_of))
+    counts = {}
+    for module in modules:
+        state = live.get((module.id, "state"), (0, 0))
+        non_state = live.get((module.id, "non_state"), (0, 0))
+        counts[module.id] = (state[0] + non_state[0], state[1] + non_state[1], *non_state)
+    return counts
 
 
 # ---- the chart: cumulative share of each target over time, as SVG points --------------------

@@ -146,6 +146,10 @@ class UnitStanding(Model):
     large: Mapped[bool]
     aware_on: Mapped[date | None]
     trained_on: Mapped[date | None]
+    # For the dashboard's funnel, the counted modules the chair has started (opened a lesson of,
+    # or completed) and completed, as ordered ids: "21,22,23" and "21".
+    modules_started: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    modules_done: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
 
 # The roll-up row that holds the unions themselves rather than a day's completions: a day before
@@ -170,6 +174,23 @@ class CoverageRollup(Model):
     aware: Mapped[int] = mapped_column(default=0)
     trained_small: Mapped[int] = mapped_column(default=0)
     trained_large: Mapped[int] = mapped_column(default=0)
+
+
+class ModuleRollup(Model):
+    """The dashboard's funnel for one scope, course and module as it stands today: how many
+    chairs started the module (opened a lesson of it, or completed it) and how many completed it,
+    among all unions and among the non-state ones. Not per day, unlike CoverageRollup: a day per
+    module made 20 times the rows; a funnel for a past day is counted from the chairs."""
+
+    __tablename__ = "module_rollup"
+
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id"), primary_key=True)
+    scope_id: Mapped[int] = mapped_column(primary_key=True)  # no foreign key: 0 is everything
+    module_id: Mapped[int] = mapped_column(primary_key=True)  # derived rows, rebuilt: no key
+    started: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    started_non_state: Mapped[int] = mapped_column(default=0)
+    done_non_state: Mapped[int] = mapped_column(default=0)
 
 
 def core_done_by(core_dates: str, as_of: date) -> int:

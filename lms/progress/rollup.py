@@ -1,16 +1,17 @@
 """Coverage roll-ups: the four targets of every organisation above the unions, per day, so that a
 province or national report sums a few hundred rows instead of visiting 130.000 unions.
 
-UnitStanding holds what each union adds (its chair's two days, its sector and size, its path);
-CoverageRollup holds the sums per scope (each ancestor, and 0 for the whole federation) and day.
+UnitStanding holds what each union adds (its chair's two days, its sector and size, its path,
+and the modules the chair started and completed); CoverageRollup holds the sums per scope (each
+ancestor, and 0 for the whole federation) and day, ModuleRollup the funnel's per module today.
 
-Whatever can change a union's contribution marks the union in the session: its chair meeting a
-requirement or losing it (standing.refresh), a union created, moved, resized or re-sectored, a
-chair appointed or ended (ORM changes and bulk inserts of officers, watched by `connect`), a
-course's split changed (every union of the course). Before the transaction commits, and before a
-roll-up is read in it, `settle` recounts the marked unions, compares each with what it added so
-far and adds the difference to every ancestor's rows. Very large batches (a national roster) and
-module changes rebuild the course instead.
+Whatever can change a union's contribution marks the union in the session: a completion of its
+chair written or revoked (standing.refresh), the chair opening a module (mark_opened), a union
+created, moved, resized or re-sectored, a chair appointed or ended (ORM changes and bulk inserts
+of officers, watched by `connect`), a course's split changed (every union of the course). Before
+the transaction commits, and before a roll-up is read in it, `settle` recounts the marked unions,
+compares each with what it added so far and adds the difference to every ancestor's rows. Very
+large batches (a national roster) and module changes rebuild the course instead.
 """
 
 from collections import Counter, defaultdict
@@ -22,22 +23,41 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lms.catalog.models import Course
+from lms.catalog.models import Course, Module, ModuleStatus
 from lms.db import db
 from lms.orgs.models import GRASSROOTS, Officer, Organization, Position, Sector
-from lms.progress.models import EVER, CourseStanding, CoverageRollup, UnitStanding
+from lms.progress.models import (
+    EVER,
+    Completion,
+    CourseStanding,
+    CoverageRollup,
+    LessonProgress,
+    ModuleRollup,
+    UnitStanding,
+)
 
 FEDERATION = 0
 COUNTS = ("units", "units_non_state", "units_non_state_large", "aware", "trained_small",
           "trained_large")  # fmt: skip
+MODULE_COUNTS = ("started", "done", "started_non_state", "done_non_state")
 REBUILD_ABOVE = 20_000  # marked unions beyond which rebuilding the course costs less
 LOCK_EACH_UP_TO = 200  # PostgreSQL: a lock per union up to this many, then the whole table
 LOCK_CLASS = 0x726F6C6C  # "roll": the advisory locks of unions being recounted
 CHUNK = 5000
 
-# A union's contribution: (path, non_state, large, aware_on, trained_on).
-Contribution = tuple[str, bool, bool, date | None, date | None]
+# A union's contribution: (path, non_state, large, aware_on, trained_on, modules started,
+# modules done), the modules as ordered ids ("21,22").
+Contribution = tuple[str, bool, bool, date | None, date | None, str, str]
 Key = tuple[int, int, date]  # course, scope, day
+ModuleKey = tuple[int, int, int]  # course, scope, module
+
+
+class Deltas:
+    """Differences to add to the two roll-up tables."""
+
+    def __init__(self) -> None:
+        self.figures: dict[Key, list[int]] = defaultdict(lambda: [0] * len(COUNTS))
+        self.modules: dict[ModuleKey, list[int]] = defaultdict(lambda: [0] * len(MODULE_COUNTS))
 
 
 # ---- what needs recounting (kept in session.info until settled) -----------------------------
@@ -45,7 +65,8 @@ Key = tuple[int, int, date]  # course, scope, day
 
 def _pending(session: orm.Session) -> dict:
     return session.info.setdefault(
-        "rollup", {"units": set(), "chairs": set(), "courses": set(), "all": False}
+        "rollup",
+        {"units": set(), "chairs": set(), "opened": set(), "courses": set(), "all": False},
     )
 
 
@@ -56,6 +77,11 @@ def mark_units(session: orm.Session, org_ids: Iterable[int | None]) -> None:
 def mark_chair(session: orm.Session, user_id: int, course_id: int) -> None:
     """The person's standing in the course changed: the unions they chair are recounted."""
     _pending(session)["chairs"].add((course_id, user_id))
+
+
+def mark_opened(session: orm.Session, user_id: int, module_id: int) -> None:
+    """The person opened a lesson of the module: the funnel counts the first day if they chair."""
+    _pending(session)["opened"].add((module_id, user_id))
 
 
 def mark_course(session: orm.Session, course_id: int) -> None:
@@ -82,7 +108,8 @@ def settle(session: orm.Session | None = None) -> None:
         for course_id in sorted(whole):
             rebuild_course(course_id, session)
         marked: dict[int, set[int]] = {c: set(pending["units"]) for c in courses if c not in whole}
-        chairs = [(c, u) for c, u in pending["chairs"] if c in marked]
+        opened = _courses_of(session, pending["opened"])
+        chairs = [(c, u) for c, u in pending["chairs"] | opened if c in marked]
         for course_id, org_id in _chaired(session, chairs):
             marked[course_id].add(org_id)
         if any(marked.values()):
@@ -93,6 +120,16 @@ def settle(session: orm.Session | None = None) -> None:
 def _has_pending(session: orm.Session) -> bool:
     pending = session.info.get("rollup")
     return bool(pending) and any(pending.values())
+
+
+def _courses_of(session: orm.Session, opened: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """(course, person) for each (module, person) opened."""
+    if not opened:
+        return set()
+    modules = sorted({m for m, _ in opened})
+    course_of = dict(session.execute(sa.select(Module.id, Module.course_id).where(
+        Module.id.in_(modules))).all())  # fmt: skip
+    return {(course_of[m], u) for m, u in opened if m in course_of}
 
 
 def _chaired(session: orm.Session, chairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -119,7 +156,7 @@ def _recount(session: orm.Session, marked: dict[int, set[int]]) -> None:
     for chunk in _chunks(org_ids):
         old.update(_stored(session, list(marked), chunk))
         new.update((k, v) for k, v in _counted(session, list(marked), chunk))
-    deltas: dict[Key, list[int]] = defaultdict(lambda: [0] * len(COUNTS))
+    deltas = Deltas()
     gone, changed = [], []
     for key in sorted(set(old) | set(new)):
         course_id, org_id = key
@@ -146,14 +183,30 @@ def _stored(session: orm.Session, course_ids: list[int], org_ids: list[int]) -> 
             UnitStanding.large,
             UnitStanding.aware_on,
             UnitStanding.trained_on,
+            UnitStanding.modules_started,
+            UnitStanding.modules_done,
         ).where(UnitStanding.course_id.in_(course_ids), UnitStanding.org_id.in_(org_ids))
     )
-    return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+    return {(r[0], r[1]): (*r[2:7], _ordered(r[7]), _ordered(r[8])) for r in rows}
 
 
-def _sources(course_ids: list[int]) -> sa.Select:
-    """Each union of the courses with what it adds: today's chair and the chair's standing."""
+def _sources(course_ids: list[int], dialect: str) -> sa.Select:
+    """Each union of the courses with what it adds: today's chair, the chair's standing and the
+    counted modules the chair started and completed."""
     chair = orm.aliased(Officer)
+    counted = sa.and_(Module.course_id == Course.id, Module.status == ModuleStatus.PUBLISHED)
+    done = (
+        sa.select(Completion.module_id.label("m"))
+        .join(Module, Module.id == Completion.module_id)
+        .where(Completion.user_id == chair.user_id, Completion.revoked_dt.is_(None), counted)
+        .correlate(chair, Course)  # read from within subqueries, which do not correlate alone
+    )
+    opened = (
+        sa.select(LessonProgress.module_id.label("m"))
+        .join(Module, Module.id == LessonProgress.module_id)
+        .where(LessonProgress.user_id == chair.user_id, counted)
+        .correlate(chair, Course)
+    )
     return (
         sa.select(
             Course.id,
@@ -163,6 +216,8 @@ def _sources(course_ids: list[int]) -> sa.Select:
             sa.func.coalesce(Organization.member_count, 0) >= Course.split_members,
             CourseStanding.awareness_on,
             CourseStanding.core_all_on,
+            _id_list(sa.union(opened, done).subquery(), dialect),
+            _id_list(done.subquery(), dialect),
         )
         .select_from(Organization)
         .join(Course, Course.id.in_(course_ids))
@@ -184,9 +239,27 @@ def _sources(course_ids: list[int]) -> sa.Select:
     )
 
 
+def _id_list(ids: sa.Subquery, dialect: str) -> sa.ScalarSelect:
+    """The subquery's module ids as one ordered text: "21,22" (empty when none)."""
+    m = ids.c.m
+    if dialect == "postgresql":
+        joined = sa.func.string_agg(sa.cast(m, sa.String), postgresql.aggregate_order_by(",", m))
+        return sa.select(sa.func.coalesce(joined, "")).scalar_subquery()
+    # SQLite joins the rows in the order they come, which the ordered subquery gives.
+    ordered = sa.select(m).order_by(m).subquery()
+    return sa.select(sa.func.coalesce(sa.func.group_concat(ordered.c.m, ","), "")).scalar_subquery()
+
+
+def _ordered(ids: str | None) -> str:
+    """A list of ids in the one spelling that compares equal: "22,21" → "21,22"."""
+    return ",".join(sorted(filter(None, (ids or "").split(",")), key=int))
+
+
 def _counted(session: orm.Session, course_ids: list[int], org_ids: list[int]):  # type: ignore[no-untyped-def]
-    for row in session.execute(_sources(course_ids).where(Organization.id.in_(org_ids))):
-        yield (row[0], row[1]), (row[2], bool(row[3]), bool(row[4]), row[5], row[6])
+    stmt = _sources(course_ids, _dialect(session)).where(Organization.id.in_(org_ids))
+    for row in session.execute(stmt):
+        yield (row[0], row[1]), (row[2], bool(row[3]), bool(row[4]), row[5], row[6],
+                                 _ordered(row[7]), _ordered(row[8]))  # fmt: skip
 
 
 def _scopes(path: str) -> list[int]:
@@ -194,7 +267,23 @@ def _scopes(path: str) -> list[int]:
     return [FEDERATION, *(int(p) for p in path.strip("/").split("/")[:-1] if p.isdigit())]
 
 
-def _add(deltas: dict, course_id: int, unit: Contribution, weight: int) -> None:
+def _add(deltas: Deltas, course_id: int, unit: Contribution, weight: int) -> None:
+    path, non_state, large, aware_on, trained_on, started, done = unit
+    _add_figures(deltas.figures, course_id, (path, non_state, large, aware_on, trained_on), weight)
+    _add_modules(deltas.modules, course_id, (path, non_state, started, done), weight)
+
+
+def _add_modules(deltas: dict, course_id: int, unit: tuple, weight: int) -> None:
+    path, non_state, started, done = unit
+    for column, ids in ((0, started), (1, done)):
+        for module_id in filter(None, ids.split(",")):
+            for scope in _scopes(path):
+                row = deltas[(course_id, scope, int(module_id))]
+                row[column] += weight
+                row[column + 2] += weight if non_state else 0
+
+
+def _add_figures(deltas: dict, course_id: int, unit: tuple, weight: int) -> None:
     path, non_state, large, aware_on, trained_on = unit
     for scope in _scopes(path):
         ever = deltas[(course_id, scope, EVER)]
@@ -209,9 +298,10 @@ def _add(deltas: dict, course_id: int, unit: Contribution, weight: int) -> None:
 
 
 def _unit_row(course_id: int, org_id: int, unit: Contribution) -> dict:
-    path, non_state, large, aware_on, trained_on = unit
+    path, non_state, large, aware_on, trained_on, started, done = unit
     return {"course_id": course_id, "org_id": org_id, "path": path, "non_state": non_state,
-            "large": large, "aware_on": aware_on, "trained_on": trained_on}  # fmt: skip
+            "large": large, "aware_on": aware_on, "trained_on": trained_on,
+            "modules_started": started, "modules_done": done}  # fmt: skip
 
 
 def _write_units(session: orm.Session, gone: list, changed: list[dict]) -> None:
@@ -227,29 +317,38 @@ def _write_units(session: orm.Session, gone: list, changed: list[dict]) -> None:
         stmt = stmt.on_conflict_do_update(
             index_elements=["course_id", "org_id"],
             set_={c: stmt.excluded[c] for c in ("path", "non_state", "large", "aware_on",
-                                                 "trained_on")},  # fmt: skip
+                                                 "trained_on", "modules_started",
+                                                 "modules_done")},  # fmt: skip
         )
         for chunk in _chunks(changed):
             session.execute(stmt, chunk)
 
 
-def _apply(session: orm.Session, deltas: dict[Key, list[int]]) -> None:
+def _apply(session: orm.Session, deltas: Deltas) -> None:
     """Add the differences to the rows; sorted, so that concurrent writers lock rows in order."""
-    rows = [
+    figures = [
         {"course_id": c, "scope_id": s, "day": d, **dict(zip(COUNTS, counts, strict=True))}
-        for (c, s, d), counts in sorted(deltas.items())
+        for (c, s, d), counts in sorted(deltas.figures.items())
         if any(counts)
     ]
-    if not rows:
-        return
-    table = CoverageRollup.__table__
-    stmt = _insert(session)(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["course_id", "scope_id", "day"],
-        set_={c: table.c[c] + stmt.excluded[c] for c in COUNTS},
-    )
-    for chunk in _chunks(rows):
-        session.execute(stmt, chunk)
+    modules = [
+        {"course_id": c, "scope_id": s, "module_id": m,
+         **dict(zip(MODULE_COUNTS, counts, strict=True))}
+        for (c, s, m), counts in sorted(deltas.modules.items())
+        if any(counts)
+    ]  # fmt: skip
+    for model, rows, counts in ((CoverageRollup, figures, COUNTS),
+                                (ModuleRollup, modules, MODULE_COUNTS)):  # fmt: skip
+        if not rows:
+            continue
+        table = model.__table__
+        stmt = _insert(session)(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key.columns],
+            set_={c: table.c[c] + stmt.excluded[c] for c in counts},
+        )
+        for chunk in _chunks(rows):
+            session.execute(stmt, chunk)
 
 
 def _insert(session: orm.Session):  # type: ignore[no-untyped-def]
@@ -284,34 +383,50 @@ def _chunks(items: list, size: int = CHUNK):  # type: ignore[no-untyped-def]
 
 
 def rebuild_course(course_id: int, session: orm.Session | None = None) -> None:
-    """Count every union of the course again, from today's roster and the standing rows."""
+    """Count every union of the course again, from today's roster, the standing rows and the
+    chairs' lessons and completions."""
     session = session or db.session()
     if _dialect(session) == "postgresql":
         session.execute(sa.text("LOCK TABLE unit_standing IN EXCLUSIVE MODE"))
-    for model in (UnitStanding, CoverageRollup):
+    for model in (UnitStanding, CoverageRollup, ModuleRollup):
         session.execute(sa.delete(model).where(model.course_id == course_id))
-    columns = ["course_id", "org_id", "path", "non_state", "large", "aware_on", "trained_on"]
-    session.execute(sa.insert(UnitStanding).from_select(columns, _sources([course_id])))
-    deltas: dict[Key, list[int]] = defaultdict(lambda: [0] * len(COUNTS))
-    deltas[(course_id, FEDERATION, EVER)] = [0] * len(COUNTS)  # a row even with no unions
+    columns = ["course_id", "org_id", "path", "non_state", "large", "aware_on", "trained_on",
+               "modules_started", "modules_done"]  # fmt: skip
+    sources = _sources([course_id], _dialect(session))
+    session.execute(sa.insert(UnitStanding).from_select(columns, sources))
+    deltas = Deltas()
+    deltas.figures[(course_id, FEDERATION, EVER)] = [0] * len(COUNTS)  # a row even with no unions
     # Unions under the same parent with the same figures add the same: counted once, weighted.
-    same: Counter[Contribution] = Counter()
+    same: Counter[tuple] = Counter()
+    same_modules: Counter[tuple] = Counter()
     units = session.execute(
         sa.select(UnitStanding.path, UnitStanding.non_state, UnitStanding.large,
-                  UnitStanding.aware_on, UnitStanding.trained_on)  # fmt: skip
+                  UnitStanding.aware_on, UnitStanding.trained_on, UnitStanding.modules_started,
+                  UnitStanding.modules_done)  # fmt: skip
         .where(UnitStanding.course_id == course_id)
         .execution_options(yield_per=CHUNK)
     )
-    for path, *figures in units:
-        same[(path.rsplit("/", 2)[0] + "/0/", *figures)] += 1  # type: ignore[arg-type]
+    for path, non_state, large, aware_on, trained_on, started, done in units:
+        parent = path.rsplit("/", 2)[0] + "/0/"
+        same[(parent, non_state, large, aware_on, trained_on)] += 1
+        if started:
+            same_modules[(parent, non_state, started, done)] += 1
     for unit, n in same.items():
-        _add(deltas, course_id, unit, n)
-    rows = [
+        _add_figures(deltas.figures, course_id, unit, n)
+    for unit, n in same_modules.items():
+        _add_modules(deltas.modules, course_id, unit, n)
+    figure_rows = [
         {"course_id": c, "scope_id": s, "day": d, **dict(zip(COUNTS, counts, strict=True))}
-        for (c, s, d), counts in sorted(deltas.items())
+        for (c, s, d), counts in sorted(deltas.figures.items())
     ]
-    for chunk in _chunks(rows):  # plain executemany: the ORM's bulk path adds a third
-        session.execute(CoverageRollup.__table__.insert(), chunk)
+    module_rows = [
+        {"course_id": c, "scope_id": s, "module_id": m,
+         **dict(zip(MODULE_COUNTS, counts, strict=True))}
+        for (c, s, m), counts in sorted(deltas.modules.items())
+    ]  # fmt: skip
+    for model, rows in ((CoverageRollup, figure_rows), (ModuleRollup, module_rows)):
+        for chunk in _chunks(rows):  # plain executemany: the ORM's bulk path adds a third
+            session.execute(model.__table__.insert(), chunk)
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -335,6 +450,18 @@ def figures(course_id: int, scope_id: int, as_of: date) -> tuple[int, ...]:
         ).where(r.course_id == course_id, r.scope_id == scope_id, r.day <= as_of)
     ).one()
     return tuple(int(value or 0) for value in row)
+
+
+def funnel(course_id: int, scope_id: int) -> dict[int, tuple[int, int, int, int]]:
+    """Per module, the chairs who have started and completed it: (started, done) among all
+    unions, then among the non-state ones."""
+    settle()
+    r = ModuleRollup
+    rows = db.session.execute(
+        sa.select(r.module_id, r.started, r.done, r.started_non_state, r.done_non_state)
+        .where(r.course_id == course_id, r.scope_id == scope_id)
+    )
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
 def timeline(course_id: int, scope_id: int, as_of: date) -> list[tuple[date, int, int]]:
@@ -378,6 +505,8 @@ def _after_flush(session: orm.Session, _context: object) -> None:
                 mark_units(session, [obj.org_id, *_old_values(obj, "org_id")])
         elif isinstance(obj, Course) and not fresh and _changed(obj, ("split_members",)):
             mark_course(session, obj.id)
+        elif isinstance(obj, LessonProgress) and obj in session.new:
+            mark_opened(session, obj.user_id, obj.module_id)  # a first visit of the lesson
 
 
 def _on_execute(state: orm.ORMExecuteState) -> None:

@@ -44,25 +44,22 @@ def _counted(course_id: int) -> sa.ColumnElement[bool]:
     return sa.and_(Module.course_id == course_id, Module.status == ModuleStatus.PUBLISHED)
 
 
-def _lock_row(user_id: int, course_id: int) -> tuple[date | None, date | None]:
+def _lock_row(user_id: int, course_id: int) -> None:
     """Create or touch the row first: this takes its lock, so two completions of one person
-    committing at once are counted one after the other instead of one overwriting the other.
-    Returns the row's two days as they stand before this change."""
+    committing at once are counted one after the other instead of one overwriting the other."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    row = db.session.execute(
+    db.session.execute(
         insert(CourseStanding)
         .values(user_id=user_id, course_id=course_id, core_done=0, core_dates="", updated_dt=now)
         .on_conflict_do_update(index_elements=["user_id", "course_id"], set_={"updated_dt": now})
-        .returning(CourseStanding.awareness_on, CourseStanding.core_all_on)
-    ).one()
-    return row[0], row[1]
+    )
 
 
 def refresh(user_id: int, course_id: int) -> None:
     """Recompute one person's row in one course from their standing completions (3 statements)."""
-    previous = _lock_row(user_id, course_id)
+    _lock_row(user_id, course_id)
     rows = db.session.execute(
         sa.select(Module.id, Module.kind, Completion.completed_dt)
         .outerjoin(
@@ -84,9 +81,9 @@ def refresh(user_id: int, course_id: int) -> None:
         .values(**values),
         execution_options={"synchronize_session": False},
     )
-    # Only the two days reach the roll-ups: most completions change neither.
-    if (values["awareness_on"], values["core_all_on"]) != previous:
-        rollup.mark_chair(db.session(), user_id, course_id)
+    # Every completion reaches the roll-ups: the dashboard's funnel counts each module's day,
+    # even when neither of the targets' two days moves.
+    rollup.mark_chair(db.session(), user_id, course_id)
 
 
 def refresh_for(user_id: int, module: Module) -> None:

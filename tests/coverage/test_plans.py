@@ -44,7 +44,7 @@ def test_the_district_dashboard_reads_through_indexes(client, scenario, captured
     captured.clear()
     assert client.get(f"/reports/coverage?as_of={AS_OF}").status_code == 200
     report = [(s, p) for s, p in captured if "course_standing" in s or "completion" in s]
-    assert len(report) >= 4  # units, officers, laggards, funnel
+    assert len(report) >= 3  # units, officers, laggards (the rest is read from the roll-ups)
     for statement, parameters in report:
         assert full_scans(statement, parameters) == [], statement
 

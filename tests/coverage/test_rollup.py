@@ -1,7 +1,8 @@
 """The roll-ups (lms.progress.rollup) against a count made directly from the unions, after any
-mix of what can change a union's contribution: completions and revocations, chairs ended and
-appointed, unions moved, resized, re-sectored or created, the course's split changed. Kept in
-step as they go, they must also equal the same roll-ups rebuilt from nothing."""
+mix of what can change a union's contribution: completions and revocations, lessons opened,
+chairs ended and appointed, unions moved, resized, re-sectored or created, the course's split
+changed. Kept in step as they go, they must also equal the same roll-ups rebuilt from nothing:
+the four targets and the dashboard's funnel."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,13 +13,19 @@ from hypothesis import strategies as st
 
 from lms.accounts.models import Role
 from lms.coverage import queries, services
-from lms.db import db
+from lms.db import db, vn_today
 from lms.orgs import services as orgs
 from lms.orgs.models import Officer, Position
 from lms.progress import rollup
 from lms.progress import services as progress
-from lms.progress.models import CompletionSource, CoverageRollup, UnitStanding
-from tests.factories import make_course, make_module, make_org, make_user
+from lms.progress.models import (
+    CompletionSource,
+    CoverageRollup,
+    LessonProgress,
+    ModuleRollup,
+    UnitStanding,
+)
+from tests.factories import make_course, make_lesson, make_module, make_org, make_user
 
 START = datetime(2021, 10, 1, 9, tzinfo=UTC)
 KINDS = ("awareness", "core", "core")
@@ -26,6 +33,7 @@ KINDS = ("awareness", "core", "core")
 operation = st.one_of(
     st.tuples(st.just("complete"), st.integers(0, 30), st.integers(0, 2), st.integers(0, 9)),
     st.tuples(st.just("revoke"), st.integers(0, 30)),
+    st.tuples(st.just("open"), st.integers(0, 30), st.integers(0, 2), st.integers(0, 9)),
     st.tuples(st.just("end_chair"), st.integers(0, 30)),
     st.tuples(st.just("appoint"), st.integers(0, 30), st.integers(0, 30)),
     st.tuples(st.just("move"), st.integers(0, 30), st.integers(0, 2)),
@@ -48,6 +56,7 @@ class World:
         self.course = make_course("cuon-chieu", year=2032)
         self.modules = [make_module(self.course, f"r{n}", kind=k, position=n)
                         for n, k in enumerate(KINDS)]  # fmt: skip
+        self.lessons = [make_lesson(m, f"bai-{n}") for n, m in enumerate(self.modules)]
         self.admin = make_user(role=Role.ADMIN, password=None)
         self.units, self.people, self.done = [], [], []
         for n in range(4):
@@ -73,6 +82,17 @@ class World:
             done = progress.record_completion(person, self.modules[module],
                                               CompletionSource.EXTERNAL, when=when)  # fmt: skip
             self.done.append(done)
+
+    def do_open(self, who: int, module: int, day: int) -> None:
+        """A person opens the module's lesson (once: a lesson is first seen once)."""
+        person, lesson = self.pick(self.people, who), self.lessons[module]
+        if person is None or db.session.scalar(sa.select(LessonProgress.id).where(
+                LessonProgress.user_id == person.id, LessonProgress.lesson_id == lesson.id)):
+            return  # fmt: skip
+        when = START + timedelta(days=day, hours=8)  # 01:00 the next day in Vietnam
+        db.session.add(LessonProgress(user_id=person.id, lesson_id=lesson.id,
+                                      module_id=lesson.module_id, first_seen_dt=when,
+                                      last_seen_dt=when))  # fmt: skip
 
     def do_revoke(self, n: int) -> None:
         done = self.pick(self.done, n)
@@ -120,17 +140,44 @@ def live(world: World, root, as_of: date) -> tuple[int, ...]:  # type: ignore[no
     return tuple(queries.figures(queries.Terms(world.course, as_of), root))
 
 
-def stored(course_id: int) -> tuple[list, list]:
-    """Both tables, without the rows that add nothing (a difference can leave zeros behind)."""
+def live_funnel(world: World, root, as_of: date) -> dict:  # type: ignore[no-untyped-def]
+    """The funnel counted from the chairs, in the roll-ups' shape, without empty modules."""
+    from lms.coverage.dashboard import end_of_day
+
+    db.session.flush()
+    ids = [m.id for m in world.modules]
+    counts = queries.funnel(queries.Terms(world.course, as_of), root, ids, end_of_day(as_of))
+    out = {}
+    for module_id in ids:
+        state = counts.get((module_id, "state"), (0, 0))
+        non_state = counts.get((module_id, "non_state"), (0, 0))
+        out[module_id] = (state[0] + non_state[0], state[1] + non_state[1], *non_state)
+    return {m: c for m, c in out.items() if any(c)}
+
+
+def stored_funnel(course_id: int, scope: int) -> dict:
+    return {m: c for m, c in rollup.funnel(course_id, scope).items() if any(c)}
+
+
+def stored(course_id: int) -> tuple[list, list, list]:
+    """The tables, without the rows that add nothing (a difference can leave zeros behind)."""
     units = db.session.execute(
         sa.select(UnitStanding).where(UnitStanding.course_id == course_id)
         .order_by(UnitStanding.org_id)).scalars().all()  # fmt: skip
     sums = db.session.execute(
         sa.select(CoverageRollup).where(CoverageRollup.course_id == course_id)
         .order_by(CoverageRollup.scope_id, CoverageRollup.day)).scalars().all()  # fmt: skip
-    unit_rows = [(u.org_id, u.path, u.non_state, u.large, u.aware_on, u.trained_on) for u in units]
+    unit_rows = [(u.org_id, u.path, u.non_state, u.large, u.aware_on, u.trained_on,
+                  u.modules_started, u.modules_done) for u in units]  # fmt: skip
     counts = [(r.scope_id, r.day, *(getattr(r, c) for c in rollup.COUNTS)) for r in sums]
-    return unit_rows, [row for row in counts if any(row[2:])]
+    modules = db.session.execute(
+        sa.select(ModuleRollup).where(ModuleRollup.course_id == course_id)
+        .order_by(ModuleRollup.scope_id, ModuleRollup.module_id)
+    ).scalars().all()  # fmt: skip
+    module_counts = [(r.scope_id, r.module_id, *(getattr(r, c) for c in rollup.MODULE_COUNTS))
+                     for r in modules]  # fmt: skip
+    return (unit_rows, [row for row in counts if any(row[2:])],
+            [row for row in module_counts if any(row[2:])])  # fmt: skip
 
 
 @settings(
@@ -150,6 +197,8 @@ def test_rollups_equal_a_direct_count_after_any_change(app, ops, day) -> None:
         for root in [None, *world.provinces, *world.districts]:
             scope = root.id if root is not None else rollup.FEDERATION
             assert rollup.figures(world.course.id, scope, as_of) == live(world, root, as_of)
+            # The funnel's roll-ups hold today, after every day the operations wrote.
+            assert stored_funnel(world.course.id, scope) == live_funnel(world, root, vn_today())
         kept = stored(world.course.id)
         rollup.rebuild_course(world.course.id)
         assert stored(world.course.id) == kept
@@ -172,6 +221,33 @@ def test_the_coverage_figures_above_the_unions_come_from_the_rollups(app) -> Non
     # A single union is still counted directly.
     unit = services.resolve(world.admin, services.Params(org="RU0", course="cuon-chieu"))
     assert services.targets(unit)["awareness"].eligible == 1
+
+
+def test_the_dashboard_funnel_above_the_unions_comes_from_the_module_rollups(app) -> None:
+    """Proof that the funnel reads the roll-ups: a row changed by hand shows in it."""
+    from lms.coverage import dashboard
+
+    world = World()
+    world.do_open(1, 1, 0)
+    ctx = services.resolve(world.admin, services.Params(org="RPX", course="cuon-chieu"))
+    modules = dashboard.counted_modules(ctx)
+
+    def started() -> list[int]:
+        return [row.started for row in dashboard.funnel(ctx, services.targets(ctx), modules)]
+
+    assert started() == [0, 1, 0]
+    db.session.execute(
+        sa.update(ModuleRollup)
+        .where(ModuleRollup.scope_id == world.provinces[0].id,
+               ModuleRollup.module_id == world.modules[1].id)  # fmt: skip
+        .values(started_non_state=ModuleRollup.started_non_state + 100)
+    )
+    assert started() == [0, 101, 0]
+    # A single union is still counted directly.
+    unit = services.resolve(world.admin, services.Params(org="RU1", course="cuon-chieu"))
+    assert [row.started for row in dashboard.funnel(unit, services.targets(unit), modules)] == [
+        0, 1, 0,
+    ]  # fmt: skip
 
 
 def test_a_commit_settles_what_the_transaction_changed(app) -> None:

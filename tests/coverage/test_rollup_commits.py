@@ -1,9 +1,12 @@
 """The roll-ups with real commits on a fresh database of the backend under test: chairs of one
-district completing at once all reach the district's, the province's and the national rows;
-and the migration that adds the roll-ups fills them from the data already there."""
+district completing at once all reach the district's, the province's and the national rows, and
+so do chairs opening the lesson (the dashboard's funnel); the migrations that add the roll-ups
+fill them from the data already there."""
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -66,6 +69,38 @@ def both_ways(app: Flask, code: str | None, as_of: date) -> tuple[tuple, tuple]:
         return summed, counted
 
 
+def funnel_both_ways(app: Flask, code: str | None, as_of: date) -> tuple[dict, dict]:
+    """The funnel per module (started, done; then non-state), from the roll-ups and counted."""
+    with app.app_context():
+        from lms.catalog.models import Course, Module
+        from lms.coverage.dashboard import end_of_day
+
+        course = db.session.scalars(sa.select(Course)).one()
+        find = sa.select(Organization).where(Organization.code == code)
+        root = db.session.scalars(find).one() if code else None
+        summed = rollup.funnel(course.id, root.id if root else rollup.FEDERATION)
+        ids = list(db.session.scalars(sa.select(Module.id)))
+        live = queries.funnel(queries.Terms(course, as_of), root, ids, end_of_day(as_of))
+        counted = {m: (*live[m, "non_state"], *live[m, "non_state"]) for m, _ in live}
+        db.session.rollback()
+        return summed, counted
+
+
+def opened_at_once(app: Flask, usernames: list[str]) -> Counter:
+    """Each chair opens the lesson, every request released at the same moment."""
+    jobs = [signed_in(app, username) for username in usernames]
+    barrier = threading.Barrier(len(jobs))
+
+    def one(job: tuple[str, str]) -> int:
+        client = app.test_client()
+        client.set_cookie("lms", job[0])
+        barrier.wait()
+        return client.get(LESSON).status_code
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return Counter(pool.map(one, jobs))
+
+
 def test_chairs_completing_at_once_all_reach_every_level(district) -> None:
     jobs = [signed_in(district, username) for username in CHAIRS]
     assert all_at_once(district, jobs, f"{LESSON}/done") == Counter({302: 6})
@@ -73,6 +108,29 @@ def test_chairs_completing_at_once_all_reach_every_level(district) -> None:
         summed, counted = both_ways(district, code, vn_today())
         assert summed == counted
         assert summed[:2] == (6, 6)  # six unions, six chairs aware
+
+
+def test_chairs_opening_the_lesson_at_once_all_reach_the_funnel(district) -> None:
+    assert opened_at_once(district, CHAIRS[:5]) == Counter({200: 5})
+    jobs = [signed_in(district, username) for username in CHAIRS[:2]]
+    assert all_at_once(district, jobs, f"{LESSON}/done") == Counter({302: 2})
+    for code in ("CH", "CP", None):
+        summed, counted = funnel_both_ways(district, code, vn_today())
+        assert summed == counted
+        assert list(summed.values()) == [(5, 2, 5, 2)]
+
+
+def test_the_migration_fills_the_module_rollups_from_what_is_there(district) -> None:
+    assert opened_at_once(district, CHAIRS[:3]) == Counter({200: 3})
+    jobs = [signed_in(district, username) for username in CHAIRS[3:5]]  # done, never opened
+    assert all_at_once(district, jobs, f"{LESSON}/done") == Counter({302: 2})
+    with district.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="9d2117e9d3eb")  # before the funnel's
+        assert not sa.inspect(db.engine).has_table("module_rollup")
+        upgrade(directory=str(MIGRATIONS))
+    for code in ("CH", "CP", None):
+        summed, counted = funnel_both_ways(district, code, vn_today())
+        assert summed == counted and list(summed.values()) == [(5, 2, 5, 2)]
 
 
 def test_the_migration_fills_the_rollups_from_what_is_there(district) -> None:
