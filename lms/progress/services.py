@@ -8,6 +8,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
 
 from lms import audit
 from lms.accounts.models import User
@@ -307,17 +308,22 @@ class Visit:
     lesson_id: int
     module_id: int
     seen: bool
+    first_in_module: bool = True  # no lesson of the module seen yet: the funnel counts it
 
 
 def pending_visit(
-    user: User, lesson: Lesson | LessonPage, state: LessonState | None
+    user: User,
+    lesson: Lesson | LessonPage,
+    state: LessonState | None,
+    module_lessons: list[LessonState] | None = None,
 ) -> Visit | None:
     """The visit to record for 'continue where you left off', or None when a recent one stands
     (so reading a lesson again costs no write)."""
     seen = state is not None and state.seen
     if seen and state.last_seen_dt and state.last_seen_dt > utcnow() - VISIT_REFRESH:  # type: ignore[union-attr,operator]
         return None
-    return Visit(user.id, lesson.id, lesson.module_id, seen)
+    first = not any(s.seen for s in module_lessons or ())
+    return Visit(user.id, lesson.id, lesson.module_id, seen, first)
 
 
 def record_visit(visit: Visit) -> None:
@@ -333,13 +339,20 @@ def record_visit(visit: Visit) -> None:
             .values(last_seen_dt=utcnow())
         )
         return
-    with db.session.begin_nested() as nested:
-        db.session.add(LessonProgress(user_id=visit.user_id, lesson_id=visit.lesson_id,
-                                      module_id=visit.module_id))  # fmt: skip
-        try:
-            db.session.flush()
-        except sa.exc.IntegrityError:
-            nested.rollback()  # opened twice at once: the other request recorded it
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    # Opened twice at once, the other request's row stands. Written as a statement rather than
+    # an ORM object, which the roll-ups would take for a first visit of the module every time:
+    # only the first lesson of a module changes the funnel, and only that one marks the chair.
+    db.session.execute(
+        insert(LessonProgress)
+        .values(user_id=visit.user_id, lesson_id=visit.lesson_id, module_id=visit.module_id,
+                first_seen_dt=now, last_seen_dt=now)  # fmt: skip
+        .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"])
+    )
+    if visit.first_in_module:
+        rollup.mark_opened(db.session(), visit.user_id, visit.module_id)
 
 
 # ---- in-lesson blocks ----------------------------------------------------------------------

@@ -56,7 +56,7 @@ def lesson(course_slug: str, module_slug: str, lesson_slug: str) -> ResponseRetu
     found = services.lesson_page(course_slug, module_slug, lesson_slug) or abort(404)
     lessons = services.module_lessons(current_user, [found.module_id])[found.module_id]
     index = next(i for i, s in enumerate(lessons) if s.lesson.id == found.id)
-    visit = services.pending_visit(current_user, found, lessons[index])
+    visit = services.pending_visit(current_user, found, lessons[index], lessons)
     blocks = {b.key: (b, r) for b, r in services.blocks_with_responses(current_user, found)}
     presented = {
         key: checks.present(current_user, b, r)

@@ -185,6 +185,28 @@ def test_visit_is_recorded_once_for_continue_where_you_left_off(client, course) 
     assert "Tiếp tục: Bài hai" in client.get("/learn/chu-de/tien-luong").get_data(as_text=True)
 
 
+def test_a_chair_opening_a_module_is_counted_in_the_funnel_once(
+    client, course, count_statements
+) -> None:
+    """The first lesson opened in a module reaches the dashboard's funnel; the module's other
+    lessons opened later change nothing there and cost no recount of the union."""
+    from lms.progress import rollup
+    from lms.progress.models import ModuleRollup
+
+    client.login("0912000001")  # the chair of CD1
+    with count_statements() as first:
+        assert client.get("/learn/chu-de/tien-luong/bai-2").status_code == 200
+    assert any("unit_standing" in s for s in first.statements)
+    module_id = db.session.scalars(sa.select(services.Module.id)).one()
+    assert rollup.funnel(course.id, rollup.FEDERATION)[module_id] == (1, 0, 1, 0)
+    with count_statements() as second:
+        assert client.get("/learn/chu-de/tien-luong/bai-1").status_code == 200
+    assert not any("unit_standing" in s or "officer" in s for s in second.statements)
+    assert len(second.statements) <= len(first.statements) - 4, second.statements
+    assert db.session.scalar(sa.select(sa.func.sum(ModuleRollup.started))) >= 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LessonProgress)) == 2
+
+
 def test_lesson_page_costs_at_most_six_statements(client, course, count_statements) -> None:
     """Whatever the number of lessons, blocks, answers and posts (the second visit: no write)."""
     client.login("0912000001")
