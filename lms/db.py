@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, orm
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -229,6 +230,13 @@ def begin_writing() -> None:
     instead of being refused at its first write because someone committed since it read."""
     if not db.session().in_transaction():
         db.session.connection(execution_options={"lms_writes": True})
+
+
+def upsert(target: Any, session: orm.Session | None = None):  # type: ignore[no-untyped-def]
+    """An INSERT into a model or table that can say what to do ON CONFLICT, in the session's
+    database (both dialects spell it alike; SQLAlchemy's core insert cannot say it)."""
+    dialect = (session or db.session()).get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
 
 
 def vn_today() -> date:

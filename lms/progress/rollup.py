@@ -21,10 +21,10 @@ from itertools import chain, islice
 
 import sqlalchemy as sa
 from sqlalchemy import orm
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from lms.catalog.models import Course, Module, ModuleStatus
-from lms.db import db
+from lms.db import db, upsert
 from lms.orgs.models import GRASSROOTS, Officer, Organization, Position, Sector
 from lms.progress.models import (
     EVER,
@@ -80,7 +80,7 @@ def mark_chair(session: orm.Session, user_id: int, course_id: int) -> None:
 
 
 def mark_opened(session: orm.Session, user_id: int, module_id: int) -> None:
-    """The person opened a lesson of the module: the funnel counts the first day if they chair."""
+    """The person opened the module's first lesson: the funnel counts it if they chair."""
     _pending(session)["opened"].add((module_id, user_id))
 
 
@@ -313,7 +313,7 @@ def _write_units(session: orm.Session, gone: list, changed: list[dict]) -> None:
         )
     if changed:
         table = UnitStanding.__table__
-        stmt = _insert(session)(table)
+        stmt = upsert(table, session)
         stmt = stmt.on_conflict_do_update(
             index_elements=["course_id", "org_id"],
             set_={c: stmt.excluded[c] for c in ("path", "non_state", "large", "aware_on",
@@ -324,35 +324,37 @@ def _write_units(session: orm.Session, gone: list, changed: list[dict]) -> None:
             session.execute(stmt, chunk)
 
 
-def _apply(session: orm.Session, deltas: Deltas) -> None:
-    """Add the differences to the rows; sorted, so that concurrent writers lock rows in order."""
+def _rows(deltas: Deltas, *, keep_empty: bool = False) -> tuple[list[dict], list[dict]]:
+    """The roll-up rows of both tables, sorted, so that concurrent writers lock rows in order."""
     figures = [
         {"course_id": c, "scope_id": s, "day": d, **dict(zip(COUNTS, counts, strict=True))}
         for (c, s, d), counts in sorted(deltas.figures.items())
-        if any(counts)
+        if keep_empty or any(counts)
     ]
     modules = [
         {"course_id": c, "scope_id": s, "module_id": m,
          **dict(zip(MODULE_COUNTS, counts, strict=True))}
         for (c, s, m), counts in sorted(deltas.modules.items())
-        if any(counts)
+        if keep_empty or any(counts)
     ]  # fmt: skip
+    return figures, modules
+
+
+def _apply(session: orm.Session, deltas: Deltas) -> None:
+    """Add the differences to the rows."""
+    figures, modules = _rows(deltas)
     for model, rows, counts in ((CoverageRollup, figures, COUNTS),
                                 (ModuleRollup, modules, MODULE_COUNTS)):  # fmt: skip
         if not rows:
             continue
         table = model.__table__
-        stmt = _insert(session)(table)
+        stmt = upsert(table, session)
         stmt = stmt.on_conflict_do_update(
             index_elements=[c.name for c in table.primary_key.columns],
             set_={c: table.c[c] + stmt.excluded[c] for c in counts},
         )
         for chunk in _chunks(rows):
             session.execute(stmt, chunk)
-
-
-def _insert(session: orm.Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
 
 
 def _dialect(session: orm.Session) -> str:
@@ -415,15 +417,7 @@ def rebuild_course(course_id: int, session: orm.Session | None = None) -> None:
         _add_figures(deltas.figures, course_id, unit, n)
     for unit, n in same_modules.items():
         _add_modules(deltas.modules, course_id, unit, n)
-    figure_rows = [
-        {"course_id": c, "scope_id": s, "day": d, **dict(zip(COUNTS, counts, strict=True))}
-        for (c, s, d), counts in sorted(deltas.figures.items())
-    ]
-    module_rows = [
-        {"course_id": c, "scope_id": s, "module_id": m,
-         **dict(zip(MODULE_COUNTS, counts, strict=True))}
-        for (c, s, m), counts in sorted(deltas.modules.items())
-    ]  # fmt: skip
+    figure_rows, module_rows = _rows(deltas, keep_empty=True)
     for model, rows in ((CoverageRollup, figure_rows), (ModuleRollup, module_rows)):
         for chunk in _chunks(rows):  # plain executemany: the ORM's bulk path adds a third
             session.execute(model.__table__.insert(), chunk)

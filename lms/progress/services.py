@@ -8,7 +8,6 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 
 from lms import audit
 from lms.accounts.models import User
@@ -22,7 +21,7 @@ from lms.catalog.models import (
     ModuleKind,
     ModuleStatus,
 )
-from lms.db import db, utcnow
+from lms.db import db, upsert, utcnow
 from lms.live.models import Attendance, LiveSession
 from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
@@ -339,14 +338,12 @@ def record_visit(visit: Visit) -> None:
             .values(last_seen_dt=utcnow())
         )
         return
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
     # Opened twice at once, the other request's row stands. Written as a statement rather than
     # an ORM object, which the roll-ups would take for a first visit of the module every time:
     # only the first lesson of a module changes the funnel, and only that one marks the chair.
     db.session.execute(
-        insert(LessonProgress)
+        upsert(LessonProgress)
         .values(user_id=visit.user_id, lesson_id=visit.lesson_id, module_id=visit.module_id,
                 first_seen_dt=now, last_seen_dt=now)  # fmt: skip
         .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"])

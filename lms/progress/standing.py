@@ -10,10 +10,10 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import orm
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from lms.catalog.models import Module, ModuleKind, ModuleStatus
-from lms.db import VN_TZ, db, utcnow
+from lms.db import VN_TZ, db, upsert, utcnow
 from lms.progress import rollup
 from lms.progress.models import Completion, CourseStanding
 
@@ -47,11 +47,9 @@ def _counted(course_id: int) -> sa.ColumnElement[bool]:
 def _lock_row(user_id: int, course_id: int) -> None:
     """Create or touch the row first: this takes its lock, so two completions of one person
     committing at once are counted one after the other instead of one overwriting the other."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
     db.session.execute(
-        insert(CourseStanding)
+        upsert(CourseStanding)
         .values(user_id=user_id, course_id=course_id, core_done=0, core_dates="", updated_dt=now)
         .on_conflict_do_update(index_elements=["user_id", "course_id"], set_={"updated_dt": now})
     )
