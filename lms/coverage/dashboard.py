@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from lms.catalog.models import Module, ModuleKind, ModuleStatus
 from lms.coverage import queries
-from lms.coverage.services import Context, Target, percent
+from lms.coverage.services import Context, Target, percent, rollup_scope
 from lms.db import VN_TZ, db, utcnow, vn_today
 from lms.progress import rollup
 
@@ -124,8 +124,8 @@ def _module_counts(ctx: Context, modules: list[Module]) -> dict[int, tuple[int, 
     unions, from the roll-ups (a row per module, not a probe per chair and module); a past day
     or a single union counted from the chairs. Nothing is recorded after today (class dates in
     the future are refused), so today's roll-ups hold every later as-of day too."""
-    if (ctx.root is None or not ctx.root.is_grassroots) and ctx.as_of >= vn_today():
-        scope = ctx.root.id if ctx.root is not None else rollup.FEDERATION
+    scope = rollup_scope(ctx)
+    if scope is not None and ctx.as_of >= vn_today():
         return rollup.funnel(ctx.course.id, scope)
     live = queries.funnel(ctx.terms, ctx.root, [m.id for m in modules], end_of_day(ctx.as_of))
     counts = {}
@@ -177,8 +177,8 @@ def chart(ctx: Context, found: dict[str, Target]) -> Chart:
 def _timeline(ctx: Context) -> list[tuple[date, int, int]]:
     """(day, chairs aware, non-state chairs trained) up to the as-of day: from the roll-ups
     above the unions, as the figures are, so the lines end on the figures."""
-    if ctx.root is None or not ctx.root.is_grassroots:
-        scope = ctx.root.id if ctx.root is not None else rollup.FEDERATION
+    scope = rollup_scope(ctx)
+    if scope is not None:
         return rollup.timeline(ctx.course.id, scope, ctx.as_of)
     return queries.timeline(ctx.terms, ctx.root)
 

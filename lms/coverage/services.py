@@ -167,11 +167,19 @@ class Target:
         return {"eligible": self.eligible, "done": self.done, "percent": self.percent}
 
 
+def rollup_scope(ctx: Context) -> int | None:
+    """The roll-ups' scope of the context's report, or None for a single union (counted
+    directly: the roll-ups hold organisations above the unions)."""
+    if ctx.root is None:
+        return rollup.FEDERATION
+    return None if ctx.root.is_grassroots else ctx.root.id
+
+
 def targets(ctx: Context) -> dict[str, Target]:
     """The four targets of DESIGN.md §6 for the context's scope and day (one statement). Above
     the unions they are summed from the roll-ups; a single union is counted directly."""
-    if ctx.root is None or not ctx.root.is_grassroots:
-        scope = ctx.root.id if ctx.root is not None else rollup.FEDERATION
+    scope = rollup_scope(ctx)
+    if scope is not None:
         row = rollup.figures(ctx.course.id, scope, ctx.as_of)
     else:
         row = queries.figures(ctx.terms, ctx.root)

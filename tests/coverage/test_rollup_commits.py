@@ -81,7 +81,12 @@ def funnel_both_ways(app: Flask, code: str | None, as_of: date) -> tuple[dict, d
         summed = rollup.funnel(course.id, root.id if root else rollup.FEDERATION)
         ids = list(db.session.scalars(sa.select(Module.id)))
         live = queries.funnel(queries.Terms(course, as_of), root, ids, end_of_day(as_of))
-        counted = {m: (*live[m, "non_state"], *live[m, "non_state"]) for m, _ in live}
+        counted = {}
+        for module_id in ids:
+            state = live.get((module_id, "state"), (0, 0))
+            non_state = live.get((module_id, "non_state"), (0, 0))
+            if any(state) or any(non_state):
+                counted[module_id] = (state[0] + non_state[0], state[1] + non_state[1], *non_state)
         db.session.rollback()
         return summed, counted
 
