@@ -6,12 +6,13 @@ and the modules the chair started and completed); CoverageRollup holds the sums 
 ancestor, and 0 for the whole federation) and day, ModuleRollup the funnel's per module today.
 
 Whatever can change a union's contribution marks the union in the session: a completion of its
-chair written or revoked (standing.refresh), the chair opening a module (mark_opened), a union
-created, moved, resized or re-sectored, a chair appointed or ended (ORM changes and bulk inserts
-of officers, watched by `connect`), a course's split changed (every union of the course). Before
-the transaction commits, and before a roll-up is read in it, `settle` recounts the marked unions,
-compares each with what it added so far and adds the difference to every ancestor's rows. Very
-large batches (a national roster) and module changes rebuild the course instead.
+chair written or revoked (standing.refresh), a union created, moved, resized or re-sectored, a
+chair appointed or ended (ORM changes and bulk inserts of officers, watched by `connect`), a
+course's split changed (every union of the course). Before the transaction commits, and before a
+roll-up is read in it, `settle` recounts the marked unions, compares each with what it added so
+far and adds the difference to every ancestor's rows. Very large batches (a national roster) and
+module changes rebuild the course instead. A chair opening a module (mark_opened) changes one
+thing only, and adds that module to the union's started ones without counting it again.
 """
 
 from collections import Counter, defaultdict
@@ -101,20 +102,27 @@ def settle(session: orm.Session | None = None) -> None:
     session.flush()  # changes not yet flushed are marked by the flush
     while _has_pending(session):
         pending = session.info.pop("rollup")
-        courses = list(session.scalars(sa.select(Course.id).order_by(Course.id)))
-        whole = set(courses) if pending["all"] else pending["courses"] & set(courses)
-        if len(pending["units"]) > REBUILD_ABOVE:
-            whole = set(courses)
-        for course_id in sorted(whole):
-            rebuild_course(course_id, session)
-        marked: dict[int, set[int]] = {c: set(pending["units"]) for c in courses if c not in whole}
-        opened = _courses_of(session, pending["opened"])
-        chairs = [(c, u) for c, u in pending["chairs"] | opened if c in marked]
-        for course_id, org_id in _chaired(session, chairs):
-            marked[course_id].add(org_id)
-        if any(marked.values()):
-            _recount(session, {c: ids for c, ids in marked.items() if ids})
+        if pending["all"] or pending["courses"] or pending["units"] or pending["chairs"]:
+            _settle_marked(session, pending)
+        if pending["opened"]:
+            # After any recount above, which has then counted these visits already.
+            _add_opened(session, pending["opened"])
         session.flush()
+
+
+def _settle_marked(session: orm.Session, pending: dict) -> None:
+    courses = list(session.scalars(sa.select(Course.id).order_by(Course.id)))
+    whole = set(courses) if pending["all"] else pending["courses"] & set(courses)
+    if len(pending["units"]) > REBUILD_ABOVE:
+        whole = set(courses)
+    for course_id in sorted(whole):
+        rebuild_course(course_id, session)
+    marked: dict[int, set[int]] = {c: set(pending["units"]) for c in courses if c not in whole}
+    chairs = [(c, u) for c, u in pending["chairs"] if c in marked]
+    for course_id, org_id in _chaired(session, chairs):
+        marked[course_id].add(org_id)
+    if any(marked.values()):
+        _recount(session, {c: ids for c, ids in marked.items() if ids})
 
 
 def _has_pending(session: orm.Session) -> bool:
@@ -122,14 +130,64 @@ def _has_pending(session: orm.Session) -> bool:
     return bool(pending) and any(pending.values())
 
 
-def _courses_of(session: orm.Session, opened: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    """(course, person) for each (module, person) opened."""
-    if not opened:
-        return set()
+def _add_opened(session: orm.Session, opened: set[tuple[int, int]]) -> None:
+    """A chair's first visit of a module adds the module to what the union started, and only
+    that: the rest of its contribution cannot have changed, so nothing is counted again. This
+    runs on a learner's first visit of every module, where a recount would cost four more
+    statements, inside SQLite's write lock."""
+    found = _not_yet_started(session, opened)
+    if found and _dialect(session) == "postgresql":
+        _lock_units(session, sorted({org_id for _, org_id in found}))
+        found = _not_yet_started(session, opened)  # again, now that no other recount runs
+    deltas = Deltas()
+    changed = []
+    for (course_id, org_id), (path, non_state, started, new) in sorted(found.items()):
+        changed.append({"c": course_id, "o": org_id, "ids": _ordered(f"{started},{new}")})
+        _add_modules(deltas.modules, course_id, (path, non_state, new, ""), +1)
+    if changed:
+        table = UnitStanding.__table__
+        session.execute(
+            table.update()
+            .where(table.c.course_id == sa.bindparam("c"), table.c.org_id == sa.bindparam("o"))
+            .values(modules_started=sa.bindparam("ids")),
+            changed,
+        )
+        _apply(session, deltas)
+
+
+def _not_yet_started(session: orm.Session, opened: set[tuple[int, int]]) -> dict:
+    """The unions whose chair today opened a counted module that their modules started do not
+    list yet: (course, union) → (path, non-state, modules started, the new ones)."""
+    found: dict[tuple[int, int], tuple] = {}
     modules = sorted({m for m, _ in opened})
-    course_of = dict(session.execute(sa.select(Module.id, Module.course_id).where(
-        Module.id.in_(modules))).all())  # fmt: skip
-    return {(course_of[m], u) for m, u in opened if m in course_of}
+    for users in _chunks(sorted({u for _, u in opened})):
+        rows = session.execute(
+            sa.select(
+                UnitStanding.course_id,
+                UnitStanding.org_id,
+                UnitStanding.path,
+                UnitStanding.non_state,
+                UnitStanding.modules_started,
+                Module.id,
+                Officer.user_id,
+            )
+            .join(UnitStanding, UnitStanding.org_id == Officer.org_id)
+            .join(Module, Module.course_id == UnitStanding.course_id)
+            .where(
+                Officer.user_id.in_(users),
+                Officer.position == Position.CHAIR,
+                Officer.ended_on.is_(None),
+                Module.id.in_(modules),
+                Module.status == ModuleStatus.PUBLISHED,
+            )
+        )
+        for course_id, org_id, path, non_state, started, module_id, user_id in rows:
+            if (module_id, user_id) not in opened or str(module_id) in started.split(","):
+                continue
+            key = (course_id, org_id)
+            new = found[key][3] + f",{module_id}" if key in found else str(module_id)
+            found[key] = (path, bool(non_state), started, _ordered(new))
+    return found
 
 
 def _chaired(session: orm.Session, chairs: list[tuple[int, int]]) -> list[tuple[int, int]]:

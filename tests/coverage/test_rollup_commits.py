@@ -125,6 +125,40 @@ def test_chairs_opening_the_lesson_at_once_all_reach_the_funnel(district) -> Non
         assert list(summed.values()) == [(5, 2, 5, 2)]
 
 
+def test_a_chair_opening_several_modules_at_once_has_each_counted(district) -> None:
+    """Five first visits of one union's modules at once: each adds its module to the union's
+    started list without losing another's (PostgreSQL takes them one at a time per union)."""
+    from lms.catalog.models import Course
+    from lms.progress.models import UnitStanding
+
+    with district.app_context():
+        course = db.session.scalars(sa.select(Course)).one()
+        for n in range(1, 5):
+            make_lesson(make_module(course, f"chu-de-{n}", position=n + 1), "bai")
+        db.session.commit()
+    cookie, _ = signed_in(district, CHAIRS[0])
+    paths = [LESSON, *(f"/learn/khoa-cuon/chu-de-{n}/bai" for n in range(1, 5))]
+    barrier = threading.Barrier(len(paths))
+
+    def one(path: str) -> int:
+        client = district.test_client()
+        client.set_cookie("lms", cookie)
+        barrier.wait()
+        return client.get(path).status_code
+
+    with ThreadPoolExecutor(max_workers=len(paths)) as pool:
+        assert Counter(pool.map(one, paths)) == Counter({200: 5})
+    for code in ("CH", "CP", None):
+        summed, counted = funnel_both_ways(district, code, vn_today())
+        assert summed == counted
+        assert list(summed.values()) == [(1, 0, 1, 0)] * 5
+    with district.app_context():
+        started = db.session.scalars(sa.select(UnitStanding.modules_started).join(
+            Organization, Organization.id == UnitStanding.org_id).where(
+            Organization.code == "CU0")).one()  # fmt: skip
+        assert len(started.split(",")) == 5
+
+
 def test_the_migration_fills_the_module_rollups_from_what_is_there(district) -> None:
     assert opened_at_once(district, CHAIRS[:3]) == Counter({200: 3})
     jobs = [signed_in(district, username) for username in CHAIRS[3:5]]  # done, never opened
