@@ -18,6 +18,7 @@ thing only, and adds that module to the union's started ones without counting it
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 from itertools import chain, islice
 
 import sqlalchemy as sa
@@ -115,8 +116,8 @@ def _settle_marked(session: orm.Session, pending: dict) -> None:
     whole = set(courses) if pending["all"] else pending["courses"] & set(courses)
     if len(pending["units"]) > REBUILD_ABOVE:
         whole = set(courses)
-    for course_id in sorted(whole):
-        rebuild_course(course_id, session)
+    if whole:
+        rebuild_courses(sorted(whole), session)
     marked: dict[int, set[int]] = {c: set(pending["units"]) for c in courses if c not in whole}
     chairs = [(c, u) for c, u in pending["chairs"] if c in marked]
     for course_id, org_id in _chaired(session, chairs):
@@ -248,24 +249,18 @@ def _stored(session: orm.Session, course_ids: list[int], org_ids: list[int]) -> 
     return {(r[0], r[1]): (*r[2:7], _ordered(r[7]), _ordered(r[8])) for r in rows}
 
 
-def _sources(course_ids: list[int], dialect: str) -> sa.Select:
+def _sources(course_ids: list[int], dialect: str, *, every_union: bool = False) -> sa.Select:
     """Each union of the courses with what it adds: today's chair, the chair's standing and the
-    counted modules the chair started and completed."""
+    counted modules the chair started and completed. A few unions look their chairs' modules up
+    one chair at a time; every union of a course (the rebuild) takes them from one grouped pass
+    over the course's lessons seen and completions, which is several times faster at scale."""
     chair = orm.aliased(Officer)
-    counted = sa.and_(Module.course_id == Course.id, Module.status == ModuleStatus.PUBLISHED)
-    done = (
-        sa.select(Completion.module_id.label("m"))
-        .join(Module, Module.id == Completion.module_id)
-        .where(Completion.user_id == chair.user_id, Completion.revoked_dt.is_(None), counted)
-        .correlate(chair, Course)  # read from within subqueries, which do not correlate alone
-    )
-    opened = (
-        sa.select(LessonProgress.module_id.label("m"))
-        .join(Module, Module.id == LessonProgress.module_id)
-        .where(LessonProgress.user_id == chair.user_id, counted)
-        .correlate(chair, Course)
-    )
-    return (
+    if every_union:
+        lists = _module_lists(course_ids, dialect)
+        started, done = lists.c.started, lists.c.done
+    else:
+        started, done = _looked_up_lists(chair, dialect)
+    query = (
         sa.select(
             Course.id,
             Organization.id,
@@ -274,8 +269,8 @@ def _sources(course_ids: list[int], dialect: str) -> sa.Select:
             sa.func.coalesce(Organization.member_count, 0) >= Course.split_members,
             CourseStanding.awareness_on,
             CourseStanding.core_all_on,
-            _id_list(sa.union(opened, done).subquery(), dialect),
-            _id_list(done.subquery(), dialect),
+            sa.func.coalesce(started, ""),
+            sa.func.coalesce(done, ""),
         )
         .select_from(Organization)
         .join(Course, Course.id.in_(course_ids))
@@ -295,17 +290,83 @@ def _sources(course_ids: list[int], dialect: str) -> sa.Select:
         )
         .where(Organization.kind == GRASSROOTS)
     )
+    if every_union:
+        query = query.outerjoin(
+            lists, sa.and_(lists.c.user_id == chair.user_id, lists.c.course_id == Course.id)
+        )
+    return query
+
+
+def _looked_up_lists(chair: type[Officer], dialect: str) -> tuple[sa.ScalarSelect, ...]:
+    """The chair's started and completed modules, as subqueries run for each union."""
+    counted = sa.and_(Module.course_id == Course.id, Module.status == ModuleStatus.PUBLISHED)
+    done = (
+        sa.select(Completion.module_id.label("m"))
+        .join(Module, Module.id == Completion.module_id)
+        .where(Completion.user_id == chair.user_id, Completion.revoked_dt.is_(None), counted)
+        .correlate(chair, Course)  # read from within subqueries, which do not correlate alone
+    )
+    opened = (
+        sa.select(LessonProgress.module_id.label("m"))
+        .join(Module, Module.id == LessonProgress.module_id)
+        .where(LessonProgress.user_id == chair.user_id, counted)
+        .correlate(chair, Course)
+    )
+    return _id_list(sa.union(opened, done).subquery(), dialect), _id_list(done.subquery(), dialect)
+
+
+def _module_lists(course_ids: list[int], dialect: str) -> sa.Subquery:
+    """Everyone's started and completed counted modules of the courses: (user_id, course_id,
+    started, done), from one pass over the lessons seen and the completions."""
+    counted = sa.select(Module.id).where(
+        Module.course_id.in_(course_ids), Module.status == ModuleStatus.PUBLISHED
+    )
+    seen = sa.select(
+        LessonProgress.user_id, LessonProgress.module_id.label("m"), sa.literal(0).label("d")
+    ).where(LessonProgress.module_id.in_(counted))
+    done = sa.select(Completion.user_id, Completion.module_id, sa.literal(1)).where(
+        Completion.module_id.in_(counted), Completion.revoked_dt.is_(None)
+    )
+    both = sa.union_all(seen, done).subquery()
+    # Grouped per person and module first: far fewer rows to find the course of.
+    per_module = (
+        sa.select(both.c.user_id, both.c.m, sa.func.max(both.c.d).label("d"))
+        .group_by(both.c.user_id, both.c.m)
+        .subquery()
+    )
+    in_course = sa.select(per_module, Module.course_id).join(
+        Module, Module.id == per_module.c.m
+    )
+    if dialect != "postgresql":
+        in_course = in_course.order_by(per_module.c.user_id, Module.course_id, per_module.c.m)
+    in_course = in_course.subquery()  # SQLite's group_concat keeps that order
+    done_ids = sa.case((in_course.c.d == 1, in_course.c.m))
+    return (
+        sa.select(
+            in_course.c.user_id,
+            in_course.c.course_id,
+            _joined(in_course.c.m, dialect).label("started"),
+            _joined(done_ids, dialect).label("done"),
+        )
+        .group_by(in_course.c.user_id, in_course.c.course_id)
+        .subquery()
+    )
+
+
+def _joined(ids: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
+    """The ids of a group as one text "21,22" (NULLs left out), in order."""
+    if dialect == "postgresql":
+        return sa.func.string_agg(sa.cast(ids, sa.String), postgresql.aggregate_order_by(",", ids))
+    return sa.func.group_concat(ids, ",")
 
 
 def _id_list(ids: sa.Subquery, dialect: str) -> sa.ScalarSelect:
-    """The subquery's module ids as one ordered text: "21,22" (empty when none)."""
+    """The subquery's module ids as one ordered text: "21,22" (NULL when none)."""
     m = ids.c.m
-    if dialect == "postgresql":
-        joined = sa.func.string_agg(sa.cast(m, sa.String), postgresql.aggregate_order_by(",", m))
-        return sa.select(sa.func.coalesce(joined, "")).scalar_subquery()
-    # SQLite joins the rows in the order they come, which the ordered subquery gives.
-    ordered = sa.select(m).order_by(m).subquery()
-    return sa.select(sa.func.coalesce(sa.func.group_concat(ordered.c.m, ","), "")).scalar_subquery()
+    if dialect != "postgresql":
+        # SQLite joins the rows in the order they come, which the ordered subquery gives.
+        m = sa.select(m).order_by(m).subquery().c.m
+    return sa.select(_joined(m, dialect)).scalar_subquery()
 
 
 def _ordered(ids: str | None) -> str:
@@ -320,9 +381,10 @@ def _counted(session: orm.Session, course_ids: list[int], org_ids: list[int]):  
                                  _ordered(row[7]), _ordered(row[8]))  # fmt: skip
 
 
-def _scopes(path: str) -> list[int]:
+@lru_cache(maxsize=4096)  # a rebuild asks for each district's a few hundred times
+def _scopes(path: str) -> tuple[int, ...]:
     """The federation and every ancestor of the union at `path` (the union itself excluded)."""
-    return [FEDERATION, *(int(p) for p in path.strip("/").split("/")[:-1] if p.isdigit())]
+    return (FEDERATION, *(int(p) for p in path.strip("/").split("/")[:-1] if p.isdigit()))
 
 
 def _add(deltas: Deltas, course_id: int, unit: Contribution, weight: int) -> None:
@@ -443,38 +505,53 @@ def _chunks(items: list, size: int = CHUNK):  # type: ignore[no-untyped-def]
 
 
 def rebuild_course(course_id: int, session: orm.Session | None = None) -> None:
-    """Count every union of the course again, from today's roster, the standing rows and the
+    rebuild_courses([course_id], session)
+
+
+def rebuild_courses(course_ids: list[int], session: orm.Session | None = None) -> None:
+    """Count every union of the courses again, from today's roster, the standing rows and the
     chairs' lessons and completions."""
     session = session or db.session()
     if _dialect(session) == "postgresql":
         session.execute(sa.text("LOCK TABLE unit_standing IN EXCLUSIVE MODE"))
     for model in (UnitStanding, CoverageRollup, ModuleRollup):
-        session.execute(sa.delete(model).where(model.course_id == course_id))
+        session.execute(sa.delete(model).where(model.course_id.in_(course_ids)))
     columns = ["course_id", "org_id", "path", "non_state", "large", "aware_on", "trained_on",
                "modules_started", "modules_done"]  # fmt: skip
-    sources = _sources([course_id], _dialect(session))
-    session.execute(sa.insert(UnitStanding).from_select(columns, sources))
+    for course_id in course_ids:  # a course at a time: SQLite sorts all of them on disk
+        sources = _sources([course_id], _dialect(session), every_union=True)
+        session.execute(sa.insert(UnitStanding).from_select(columns, sources))
     deltas = Deltas()
-    deltas.figures[(course_id, FEDERATION, EVER)] = [0] * len(COUNTS)  # a row even with no unions
+    for course_id in course_ids:  # a row even with no unions
+        deltas.figures[(course_id, FEDERATION, EVER)] = [0] * len(COUNTS)
     # Unions under the same parent with the same figures add the same: counted once, weighted.
     same: Counter[tuple] = Counter()
     same_modules: Counter[tuple] = Counter()
     units = session.execute(
-        sa.select(UnitStanding.path, UnitStanding.non_state, UnitStanding.large,
-                  UnitStanding.aware_on, UnitStanding.trained_on, UnitStanding.modules_started,
-                  UnitStanding.modules_done)  # fmt: skip
-        .where(UnitStanding.course_id == course_id)
+        sa.select(UnitStanding.course_id, UnitStanding.path, UnitStanding.non_state,
+                  UnitStanding.large, UnitStanding.aware_on, UnitStanding.trained_on,
+                  UnitStanding.modules_started, UnitStanding.modules_done)  # fmt: skip
+        .where(UnitStanding.course_id.in_(course_ids))
         .execution_options(yield_per=CHUNK)
     )
-    for path, non_state, large, aware_on, trained_on, started, done in units:
+    for course_id, path, non_state, large, aware_on, trained_on, started, done in units:
         parent = path.rsplit("/", 2)[0] + "/0/"
-        same[(parent, non_state, large, aware_on, trained_on)] += 1
+        same[(course_id, parent, non_state, large, aware_on, trained_on)] += 1
         if started:
-            same_modules[(parent, non_state, started, done)] += 1
-    for unit, n in same.items():
-        _add_figures(deltas.figures, course_id, unit, n)
-    for unit, n in same_modules.items():
-        _add_modules(deltas.modules, course_id, unit, n)
+            same_modules[(course_id, parent, non_state, started, done)] += 1
+    for (course_id, *unit), n in same.items():
+        _add_figures(deltas.figures, course_id, tuple(unit), n)
+    # Then per module, so that each is spread to the ancestors once per parent and sector.
+    started_by: Counter[tuple] = Counter()
+    done_by: Counter[tuple] = Counter()
+    for (course_id, parent, non_state, started, done), n in same_modules.items():
+        for counter, ids in ((started_by, started), (done_by, done)):
+            for module_id in filter(None, ids.split(",")):
+                counter[(course_id, parent, non_state, module_id)] += n
+    for (course_id, parent, non_state, module_id), n in started_by.items():
+        _add_modules(deltas.modules, course_id, (parent, non_state, module_id, ""), n)
+    for (course_id, parent, non_state, module_id), n in done_by.items():
+        _add_modules(deltas.modules, course_id, (parent, non_state, "", module_id), n)
     figure_rows, module_rows = _rows(deltas, keep_empty=True)
     for model, rows in ((CoverageRollup, figure_rows), (ModuleRollup, module_rows)):
         for chunk in _chunks(rows):  # plain executemany: the ORM's bulk path adds a third

@@ -206,6 +206,33 @@ def test_rollups_equal_a_direct_count_after_any_change(app, ops, day) -> None:
         savepoint.rollback()
 
 
+def test_rebuilding_several_courses_at_once_keeps_each_course_to_its_own_modules(app) -> None:
+    """The rebuild takes every course's chairs' modules from one pass: a chair's lessons and
+    completions of one course must not reach another's lists, figures or funnel."""
+    world = World()
+    other = make_course("cuon-khac", year=2033)
+    other_modules = [make_module(other, f"k{n}", kind=k, position=n)
+                     for n, k in enumerate(("awareness", "core"))]  # fmt: skip
+    other_lessons = [make_lesson(m, "bai") for m in other_modules]
+    for who, module in ((0, 0), (1, 1), (1, 2), (2, 1)):
+        world.do_open(who, module, 0)
+    for who, module in ((1, 1), (3, 0)):
+        world.do_complete(who, module, 2)
+    chair = world.people[1]
+    db.session.add(LessonProgress(user_id=chair.id, lesson_id=other_lessons[1].id,
+                                  module_id=other_modules[1].id, first_seen_dt=START,
+                                  last_seen_dt=START))  # fmt: skip
+    progress.record_completion(world.people[2], other_modules[0], CompletionSource.EXTERNAL,
+                               when=START)  # fmt: skip
+    rollup.settle()
+    kept = stored(world.course.id), stored(other.id)  # from the recounts as they happened
+    assert kept[1][2], "the other course has funnel rows"
+    rollup.rebuild_courses([world.course.id, other.id])
+    assert (stored(world.course.id), stored(other.id)) == kept
+    rollup.rebuild_course(other.id)
+    assert stored(other.id) == kept[1]
+
+
 def test_the_coverage_figures_above_the_unions_come_from_the_rollups(app) -> None:
     """Proof that the report reads the roll-ups: a row changed by hand shows in the figures."""
     world = World()
@@ -271,8 +298,8 @@ def test_a_national_batch_rebuilds_instead_of_recounting_each_union(app, monkeyp
     db.session.commit()
     monkeypatch.setattr(rollup, "REBUILD_ABOVE", 2)
     rebuilt: list[int] = []
-    real = rollup.rebuild_course
-    monkeypatch.setattr(rollup, "rebuild_course", lambda c, s=None: rebuilt.append(c) or real(c, s))
+    real = rollup.rebuild_courses
+    monkeypatch.setattr(rollup, "rebuild_courses", lambda c, s: rebuilt.extend(c) or real(c, s))
     for n in range(3):
         world.new_unit(n % 3, "non_state", chair=True)
     as_of = START.date()
