@@ -253,7 +253,8 @@ def _sources(course_ids: list[int], dialect: str, *, every_union: bool = False) 
     """Each union of the courses with what it adds: today's chair, the chair's standing and the
     counted modules the chair started and completed. A few unions look their chairs' modules up
     one chair at a time; every union of a course (the rebuild) takes them from one grouped pass
-    over the course's lessons seen and completions, which is several times faster at scale."""
+    over the course's lessons seen and completions (at XL: twice as fast on PostgreSQL, the same
+    on SQLite)."""
     chair = orm.aliased(Officer)
     if every_union:
         lists = _module_lists(course_ids, dialect)
@@ -297,7 +298,7 @@ def _sources(course_ids: list[int], dialect: str, *, every_union: bool = False) 
     return query
 
 
-def _looked_up_lists(chair: type[Officer], dialect: str) -> tuple[sa.ScalarSelect, ...]:
+def _looked_up_lists(chair: orm.util.AliasedClass, dialect: str) -> tuple[sa.ScalarSelect, ...]:
     """The chair's started and completed modules, as subqueries run for each union."""
     counted = sa.and_(Module.course_id == Course.id, Module.status == ModuleStatus.PUBLISHED)
     done = (
