@@ -26,7 +26,7 @@ from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql
 
 from lms.catalog.models import Course, Module, ModuleStatus
-from lms.db import db, upsert
+from lms.db import bulk_insert, db, upsert
 from lms.orgs.models import GRASSROOTS, Officer, Organization, Position, Sector
 from lms.progress.models import (
     EVER,
@@ -554,9 +554,8 @@ def rebuild_courses(course_ids: list[int], session: orm.Session | None = None) -
     for (course_id, parent, non_state, module_id), n in done_by.items():
         _add_modules(deltas.modules, course_id, (parent, non_state, "", module_id), n)
     figure_rows, module_rows = _rows(deltas, keep_empty=True)
-    for model, rows in ((CoverageRollup, figure_rows), (ModuleRollup, module_rows)):
-        for chunk in _chunks(rows):  # plain executemany: the ORM's bulk path adds a third
-            session.execute(model.__table__.insert(), chunk)
+    bulk_insert(CoverageRollup.__table__, figure_rows, session)
+    bulk_insert(ModuleRollup.__table__, module_rows, session)
 
 
 # ---- reading -------------------------------------------------------------------------------
