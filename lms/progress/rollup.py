@@ -257,7 +257,8 @@ def _sources(course_ids: list[int], dialect: str, *, every_union: bool = False) 
     on SQLite)."""
     chair = orm.aliased(Officer)
     if every_union:
-        lists = _module_lists(course_ids, dialect)
+        (course_id,) = course_ids  # a course at a time: SQLite sorts all of them on disk
+        lists = _module_lists(course_id, dialect)
         started, done = lists.c.started, lists.c.done
     else:
         started, done = _looked_up_lists(chair, dialect)
@@ -292,9 +293,7 @@ def _sources(course_ids: list[int], dialect: str, *, every_union: bool = False) 
         .where(Organization.kind == GRASSROOTS)
     )
     if every_union:
-        query = query.outerjoin(
-            lists, sa.and_(lists.c.user_id == chair.user_id, lists.c.course_id == Course.id)
-        )
+        query = query.outerjoin(lists, lists.c.user_id == chair.user_id)
     return query
 
 
@@ -316,11 +315,11 @@ def _looked_up_lists(chair: orm.util.AliasedClass, dialect: str) -> tuple[sa.Sca
     return _id_list(sa.union(opened, done).subquery(), dialect), _id_list(done.subquery(), dialect)
 
 
-def _module_lists(course_ids: list[int], dialect: str) -> sa.Subquery:
-    """Everyone's started and completed counted modules of the courses: (user_id, course_id,
-    started, done), from one pass over the lessons seen and the completions."""
+def _module_lists(course_id: int, dialect: str) -> sa.Subquery:
+    """Everyone's started and completed counted modules of the course: (user_id, started,
+    done), from one pass over the lessons seen and the completions."""
     counted = sa.select(Module.id).where(
-        Module.course_id.in_(course_ids), Module.status == ModuleStatus.PUBLISHED
+        Module.course_id == course_id, Module.status == ModuleStatus.PUBLISHED
     )
     seen = sa.select(
         LessonProgress.user_id, LessonProgress.module_id.label("m"), sa.literal(0).label("d")
@@ -329,27 +328,20 @@ def _module_lists(course_ids: list[int], dialect: str) -> sa.Subquery:
         Completion.module_id.in_(counted), Completion.revoked_dt.is_(None)
     )
     both = sa.union_all(seen, done).subquery()
-    # Grouped per person and module first: far fewer rows to find the course of.
-    per_module = (
-        sa.select(both.c.user_id, both.c.m, sa.func.max(both.c.d).label("d"))
-        .group_by(both.c.user_id, both.c.m)
-        .subquery()
-    )
-    in_course = sa.select(per_module, Module.course_id).join(
-        Module, Module.id == per_module.c.m
+    per_module = sa.select(both.c.user_id, both.c.m, sa.func.max(both.c.d).label("d")).group_by(
+        both.c.user_id, both.c.m
     )
     if dialect != "postgresql":
-        in_course = in_course.order_by(per_module.c.user_id, Module.course_id, per_module.c.m)
-    in_course = in_course.subquery()  # SQLite's group_concat keeps that order
-    done_ids = sa.case((in_course.c.d == 1, in_course.c.m))
+        per_module = per_module.order_by(both.c.user_id, both.c.m)  # group_concat keeps it
+    per_module = per_module.subquery()
+    done_ids = sa.case((per_module.c.d == 1, per_module.c.m))
     return (
         sa.select(
-            in_course.c.user_id,
-            in_course.c.course_id,
-            _joined(in_course.c.m, dialect).label("started"),
+            per_module.c.user_id,
+            _joined(per_module.c.m, dialect).label("started"),
             _joined(done_ids, dialect).label("done"),
         )
-        .group_by(in_course.c.user_id, in_course.c.course_id)
+        .group_by(per_module.c.user_id)
         .subquery()
     )
 
@@ -519,7 +511,7 @@ def rebuild_courses(course_ids: list[int], session: orm.Session | None = None) -
         session.execute(sa.delete(model).where(model.course_id.in_(course_ids)))
     columns = ["course_id", "org_id", "path", "non_state", "large", "aware_on", "trained_on",
                "modules_started", "modules_done"]  # fmt: skip
-    for course_id in course_ids:  # a course at a time: SQLite sorts all of them on disk
+    for course_id in course_ids:
         sources = _sources([course_id], _dialect(session), every_union=True)
         session.execute(sa.insert(UnitStanding).from_select(columns, sources))
     deltas = Deltas()
