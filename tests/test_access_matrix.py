@@ -277,6 +277,11 @@ MATRIX = {
         None,
         row(302, 403, 403, 200, 404, 200),
     ),
+    ("coverage.contacts", "GET"): (
+        "/reports/coverage/contacts?org=A",
+        None,
+        row(302, 403, 403, 200, 404, 200),
+    ),
     ("site.home", "GET"): ("/", None, SIGNED_IN),
     ("site.healthz", "GET"): ("/healthz", None, PUBLIC),
     ("site.privacy", "GET"): ("/privacy", None, PUBLIC),

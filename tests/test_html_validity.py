@@ -31,6 +31,7 @@ PAGES = {
                    "{quiz}", "/orgs/DMC", "/live/{live}"],
     "canbo.dmc": ["/", "/orgs/DMC", "/orgs/DMC-DTTA", "/people/", "/people/{chair}",
                   "/roster/", "/reports/coverage", "/reports/coverage/print",
+                  "/reports/coverage/contacts",
                   "/reports/coverage?as_of=31/02/2021", "/completions/import", "/live/{live}"],
     "giangvien": ["/teach/", "/teach/chu-de-2021", "/teach/chu-de-2021/dinh-huong",
                   "/teach/chu-de-2021/dinh-huong/cong-doan-la-gi",

@@ -85,3 +85,14 @@ def test_dates_times_and_numbers_in_vietnamese_form(app_ctx) -> None:
     assert format_vn_datetime(datetime(2021, 11, 3, 12, 30, tzinfo=UTC)) == "19:30 03/11/2021"
     assert format_number(1000.5) == "1.000,5"
     assert format_number(1250) == "1.250"
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_counts_are_grouped_as_babel_groups_them(app, locale) -> None:
+    from flask_babel import format_decimal, refresh
+
+    with app.test_request_context(headers={"Cookie": f"lang={locale}"}):
+        refresh()
+        for value in (0, 7, 999, 1000, -1250, 154003, 1990866, 10**12):
+            assert format_number(value) == format_decimal(value), value
+        assert format_number(1250) == ("1.250" if locale == "vi" else "1,250")

@@ -9,11 +9,12 @@ from flask_babel import lazy_gettext as _l
 from lms.catalog.models import Module, ModuleKind, ModuleStatus
 from lms.coverage import queries
 from lms.coverage.services import Context, Target, percent, rollup_scope
-from lms.db import VN_TZ, db, utcnow, vn_today
+from lms.db import VN_TZ, db, vn_today
 from lms.progress import rollup
 
 STALLED_DAYS = 14
-LAGGARDS_SHOWN = 100
+LAGGARDS_SHOWN = 20  # on the dashboard; the whole list is paged on its own page
+LAGGARDS_PER_PAGE = 100
 
 REASONS = {
     "not_activated": _l("Has not activated the account yet"),
@@ -47,49 +48,57 @@ class Laggard:
     username: str
     phone: str | None
     reason: str
-    last_seen: datetime | None
+    last_seen: date | None
 
     @property
     def reason_label(self) -> str:
         return str(REASONS[self.reason])
 
 
-def _last_done(row: sa.Row) -> date | None:
-    days = [date.fromisoformat(d) for d in (row.core_dates or "").split(",") if d]
-    days += [row.awareness_on] if row.awareness_on else []
-    return max(days, default=None)
+@dataclass(frozen=True)
+class LaggardPage:
+    people: list[Laggard]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
 
 
-def _reason(row: sa.Row, cutoff: datetime) -> str | None:
+def _reason(row: sa.Row) -> str:
+    """Why to call: the first that holds of not activated, a quiz failed twice, never started
+    (no visit, no completion), stalled. The query keeps only chairs for whom one holds."""
     if not row.activated:
         return "not_activated"
     if row.failed:
         return "failed_quiz"
     if row.last_seen is None and row.first_on is None:
         return "not_started"
-    last_done = _last_done(row)
-    if last_done is not None and end_of_day(last_done) > cutoff:
-        return None  # completed something recently, e.g. at a province class
-    if row.last_seen is not None and row.last_seen >= cutoff:
-        return None
     return "stalled"
 
 
-def laggards(ctx: Context, modules: list[Module]) -> tuple[list[Laggard], int]:
-    """Chairs in scope whose requirement is not met today, with the reason to call them."""
-    cutoff = utcnow() - timedelta(days=STALLED_DAYS)
+def laggards(ctx: Context, *, page: int = 1, per_page: int = LAGGARDS_SHOWN) -> LaggardPage:
+    """Chairs in scope whose requirement is not met today, with the reason to call them: the
+    first `per_page` by unit name from `page` on, and how many there are in all. Stalled means
+    neither a lesson visit nor a completion in the last 14 days (Vietnam days)."""
+    since = vn_today() - timedelta(days=STALLED_DAYS)
+    page = max(1, page)
     rows, total = queries.laggards(
-        ctx.terms, ctx.root, [m.id for m in modules], cutoff, LAGGARDS_SHOWN
+        ctx.terms, ctx.root, since, per_page, offset=(page - 1) * per_page
     )
-    found = []
-    for row in rows:
-        reason = _reason(row, cutoff)
-        if reason is not None:
-            found.append(
-                Laggard(row.code, row.name, row.full_name, row.username, row.phone, reason,
-                        row.last_seen)
-            )  # fmt: skip
-    return found, total
+    if not rows and total:  # past the end (the list got shorter): the last page, as units do
+        page = -(-total // per_page)
+        rows, total = queries.laggards(
+            ctx.terms, ctx.root, since, per_page, offset=(page - 1) * per_page
+        )
+    people = [
+        Laggard(row.code, row.name, row.full_name, row.username, row.phone, _reason(row),
+                row.last_seen)
+        for row in rows
+    ]  # fmt: skip
+    return LaggardPage(people, total, page, per_page)
 
 
 @dataclass(frozen=True)

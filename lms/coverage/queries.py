@@ -6,7 +6,7 @@ row, so a scoped report reads neither the whole tree nor the completion table.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -16,8 +16,7 @@ from lms.catalog.models import Course, Module
 from lms.db import db
 from lms.orgs.models import GRASSROOTS, Officer, Organization, Position, Sector
 from lms.orgs.services import subtree_clause
-from lms.progress.models import Completion, CourseStanding, LessonProgress
-from lms.quizzes.models import Attempt, Quiz
+from lms.progress.models import Completion, CourseStanding, LearnerActivity, LessonProgress
 
 Chair = orm.aliased(Officer, name="chair")
 Standing = CourseStanding
@@ -206,63 +205,61 @@ def officer_counts(terms: Terms, org_ids: list[int]) -> dict[int, tuple[int, int
 
 
 def laggards(  # type: ignore[no-untyped-def]
-    terms: Terms, root, module_ids: list[int], stalled_before: datetime, limit: int
+    terms: Terms, root, stalled_before: date, limit: int, offset: int = 0
 ) -> tuple[list[sa.Row], int]:
     """Chairs whose requirement is not met and who need a call: not activated, failed a quiz
-    twice (never passed it), never started, or idle since `stalled_before`."""
-    last_seen = (
-        sa.select(sa.func.max(LessonProgress.last_seen_dt))
-        .where(LessonProgress.user_id == User.id, LessonProgress.module_id.in_(module_ids))
-        .scalar_subquery()
+    twice (never passed it), or neither a lesson visit nor a completion since `stalled_before`
+    (never started included). Read from each chair's standing and activity rows: one pass over
+    the scope's unions, sorted by name, the total riding on the shown rows as a window count."""
+    since = stalled_before.isoformat()
+    never = sa.literal(date(1, 1, 1), sa.Date)
+    # core_dates is sorted: its last ten characters are the latest core module's day.
+    last_core = sa.func.substr(Standing.core_dates, sa.func.length(Standing.core_dates) - 9)
+    done_lately = sa.or_(
+        sa.func.coalesce(Standing.awareness_on, never) >= stalled_before,
+        sa.func.coalesce(last_core, "") >= since,
     )
-    failed = (
-        sa.select(Attempt.quiz_id)
-        .join(Quiz, Quiz.id == Attempt.quiz_id)
-        .where(
-            Attempt.user_id == User.id,
-            Quiz.module_id.in_(module_ids),
-            Attempt.submitted_dt.is_not(None),
-        )
-        .group_by(Attempt.quiz_id)
-        .having(
-            sa.func.count() >= 2,
-            sa.func.sum(sa.case((Attempt.passed.is_(True), 1), else_=0)) == 0,
-        )
-        .exists()
+    failed = sa.func.coalesce(LearnerActivity.failed_quizzes, 0) > 0
+    needs_call = sa.or_(
+        User.password_hash.is_(None),  # not activated
+        failed,
+        sa.and_(
+            sa.not_(done_lately),
+            sa.func.coalesce(LearnerActivity.last_seen_on, never) < stalled_before,
+        ),
     )
     unmet = sa.or_(
         Standing.awareness_on.is_(None),
         sa.and_(terms.non_state, Standing.core_all_on.is_(None)),
     )
-    inner = (
+    stmt = (
         terms.units(root)
         .join(User, User.id == Chair.user_id)
-        .add_columns(*UNIT_COLUMNS, Standing.first_on, last_seen.label("last_seen"))
-        .add_columns(failed.label("failed"))
-        .where(unmet)
-        .cte("unmet")
-    )
-    if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite pastes the two subqueries into each place the outer query names them and runs
-        # them for every chair in each: materialised, they run once per chair (XL's worst
-        # district: 104 → 45-62 ms). PostgreSQL runs the shown columns' copies only for the
-        # 100 rows kept, and a materialised set costs it more than it saves.
-        inner = inner.prefix_with("MATERIALIZED")
-    never = sa.literal(datetime(1, 1, 1, tzinfo=UTC), LessonProgress.last_seen_dt.type)
-    needs_call = sa.or_(
-        sa.not_(inner.c.activated),
-        inner.c.failed,
-        sa.func.coalesce(inner.c.last_seen, never) < stalled_before,  # named once: run once
-    )
-    # The total rides on the shown rows as a window count: one pass over the scope's chairs
-    # instead of a second statement that would evaluate both subqueries for every chair again.
-    rows = db.session.execute(
-        sa.select(inner, sa.func.count().over().label("total"))
-        .where(needs_call)
-        .order_by(inner.c.name, inner.c.org_id)
+        .outerjoin(
+            LearnerActivity,
+            sa.and_(
+                LearnerActivity.user_id == Chair.user_id,
+                LearnerActivity.course_id == terms.course.id,
+            ),
+        )
+        .add_columns(
+            *UNIT_COLUMNS,
+            Standing.first_on,
+            LearnerActivity.last_seen_on.label("last_seen"),
+            failed.label("failed"),
+            sa.func.count().over().label("total"),
+        )
+        .where(unmet, needs_call)
+        .order_by(Organization.name, Organization.id)
         .limit(limit)
-    ).all()
-    return list(rows), (rows[0].total if rows else 0)
+        .offset(offset)
+    )
+    rows = db.session.execute(stmt).all()
+    if rows or not offset:
+        return list(rows), (rows[0].total if rows else 0)
+    # A page past the end: the count still says how many there are.
+    everyone = stmt.limit(None).offset(None).order_by(None).subquery()
+    return [], db.session.scalar(sa.select(sa.func.count()).select_from(everyone)) or 0
 
 
 def funnel(

@@ -82,6 +82,21 @@ def print_report() -> ResponseReturnValue:
     )
 
 
+@bp.get("/reports/coverage/contacts")
+@require_role(*STAFF_ROLES)
+def contacts() -> ResponseReturnValue:
+    """Every chair to contact in the scope, a page at a time (the dashboard shows the first)."""
+    params = _params()
+    try:
+        ctx = services.resolve(current_user, params)
+    except services.CoverageError as exc:
+        return _refused(exc, "html", params)
+    found = dashboard.laggards(
+        ctx, page=params.page, per_page=dashboard.LAGGARDS_PER_PAGE
+    )
+    return render_template("coverage/contacts.html", ctx=ctx, laggards=found, link=link)
+
+
 def _labels(ctx: Context) -> dict[str, str]:
     return {key: exports.target_label(key, ctx) for key in services.TARGETS}
 
@@ -117,7 +132,7 @@ def _dashboard(ctx: Context, params: Params) -> ResponseReturnValue:
             page=params.page,
             per_page=services.PAGE_ON_SCREEN,
         ),
-        laggards=dashboard.laggards(ctx, modules),
+        laggards=dashboard.laggards(ctx, per_page=dashboard.LAGGARDS_SHOWN),
         funnel=dashboard.funnel(ctx, found, modules),
         chart=dashboard.chart(ctx, found),
         status_labels=exports.STATUS_LABELS,

@@ -15,7 +15,7 @@ from lms import audit
 from lms.accounts.models import User
 from lms.accounts.permissions import STAFF_ROLES
 from lms.db import db
-from lms.progress import imports, standing, xapi
+from lms.progress import activity, imports, standing, xapi
 from lms.web import format_vn_date
 
 
@@ -91,7 +91,9 @@ def export_xapi_command(file) -> None:  # type: ignore[no-untyped-def]
 @click.command("rebuild-aggregates")
 @with_appcontext
 def rebuild_aggregates_command() -> None:
-    """Recompute the coverage aggregates of every course from the completions (safe to rerun)."""
+    """Recompute the coverage aggregates of every course from the completions, and each
+    learner's last visit and failed quizzes from the visits and attempts (safe to rerun)."""
     rows = standing.rebuild_all()
+    activity.rebuild()
     db.session.commit()
     click.echo(f"Đã tính lại số liệu bao phủ: {rows} dòng.")

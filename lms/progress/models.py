@@ -130,6 +130,21 @@ class CourseStanding(Model):
 
 
 
+class LearnerActivity(Model):
+    """What one person last did in one course, for the dashboard's chairs to contact: the day of
+    their latest lesson visit and how many of the course's quizzes they failed twice without
+    passing. Kept in step by the visits and submits that change them (lms.progress.activity), so
+    the list reads a row per chair instead of searching every chair's visits and attempts."""
+
+    __tablename__ = "learner_activity"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id"), primary_key=True)
+    # The Vietnam day of the latest visit of any lesson of the course (COMP-06).
+    last_seen_on: Mapped[date | None]
+    failed_quizzes: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
 class UnitStanding(Model):
     """What one grassroots union adds to the roll-ups of one course, as last counted: its path
     (for its ancestors), sector and size, and its current chair's two days. Kept so that a change

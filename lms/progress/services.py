@@ -21,11 +21,11 @@ from lms.catalog.models import (
     ModuleKind,
     ModuleStatus,
 )
-from lms.db import db, upsert, utcnow
+from lms.db import db, upsert, utcnow, vn_today
 from lms.live.models import Attendance, LiveSession
 from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
-from lms.progress import rollup, rules, standing
+from lms.progress import activity, rollup, rules, standing
 from lms.progress.models import BlockResponse, Completion, CompletionSource, LessonProgress
 from lms.quizzes.models import Quiz
 
@@ -308,6 +308,7 @@ class Visit:
     module_id: int
     seen: bool
     first_in_module: bool = True  # no lesson of the module seen yet: the funnel counts it
+    new_day: bool = True  # no lesson of the module seen today: the course's day is written
 
 
 def pending_visit(
@@ -321,13 +322,20 @@ def pending_visit(
     seen = state is not None and state.seen
     if seen and state.last_seen_dt and state.last_seen_dt > utcnow() - VISIT_REFRESH:  # type: ignore[union-attr,operator]
         return None
-    first = not any(s.seen for s in module_lessons or ())
-    return Visit(user.id, lesson.id, lesson.module_id, seen, first)
+    lessons = module_lessons or ()
+    first = not any(s.seen for s in lessons)
+    # Every write of a visit time also moves the course's last-seen day (activity), so a
+    # lesson of the module already seen today means that day is written.
+    today = vn_today()
+    new_day = not any(s.last_seen_dt and standing.vn_day(s.last_seen_dt) == today for s in lessons)  # type: ignore[arg-type]
+    return Visit(user.id, lesson.id, lesson.module_id, seen, first, new_day)
 
 
 def record_visit(visit: Visit) -> None:
     """Write a visit with statements that read nothing first: run in a fresh transaction, SQLite
     then waits for the write lock instead of refusing a reader that turned writer."""
+    if visit.new_day:
+        activity.seen_today(visit.user_id, visit.module_id)
     if visit.seen:
         db.session.execute(
             sa.update(LessonProgress)
@@ -477,6 +485,8 @@ def complete_lesson(user: User, lesson: Lesson) -> Completion | None:
             except sa.exc.IntegrityError:
                 nested.rollback()  # marked done twice at once: use the other request's row
                 progress = None
+        if progress is not None:  # a visit time written: the last-seen day follows it
+            activity.seen_today(user.id, lesson.module_id)
         progress = progress or _progress_of(user, lesson)
     if progress is not None and progress.completed_dt is None:
         progress.completed_dt = utcnow()
@@ -617,7 +627,9 @@ def next_after(user: User, lesson: Lesson) -> LessonItem | None:
 
 
 def on_attempt_graded(attempt, *, user: User, module: Module, **_kw: object) -> None:  # type: ignore[no-untyped-def]
-    """A passed quiz may be the last step of a module: complete it in the same transaction."""
+    """A passed quiz may be the last step of a module: complete it in the same transaction.
+    A second or later attempt may change the quizzes failed twice (the chairs to contact)."""
+    activity.quiz_graded(user.id, module.course_id, attempt.attempt_no)
     if attempt.passed:
         complete_module_if_done(user, module)
 

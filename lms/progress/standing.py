@@ -89,13 +89,13 @@ def refresh_for(user_id: int, module: Module) -> None:
     refresh(user_id, module.course_id)
 
 
-def _vn_day(dialect: str) -> sa.ColumnElement:
-    """A completion's Vietnam calendar day, computed by the database (Vietnam has kept UTC+7,
-    without summer time, since 1975)."""
+def vn_day_of(moment: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
+    """The Vietnam calendar day of a UTC timestamp column, computed by the database (Vietnam
+    has kept UTC+7, without summer time, since 1975)."""
     if dialect == "postgresql":
-        return sa.cast(sa.func.timezone("Asia/Ho_Chi_Minh", Completion.completed_dt), sa.Date)
+        return sa.cast(sa.func.timezone("Asia/Ho_Chi_Minh", moment), sa.Date)
     # SQLite keeps UTC as text. The fraction is cut off, or 16:59:59.9999 would round to 17:00.
-    return sa.func.date(sa.func.substr(Completion.completed_dt, 1, 19), "+7 hours")
+    return sa.func.date(sa.func.substr(moment, 1, 19), "+7 hours")
 
 
 def _all_done(days: sa.ColumnElement, needed: int) -> sa.ColumnElement:
@@ -120,8 +120,9 @@ def rebuild_course(course_id: int, session: orm.Session | None = None) -> int:
     if not kinds:
         return 0
     dialect = session.get_bind().dialect.name
+    day = vn_day_of(Completion.completed_dt, dialect).label("day")
     done = (
-        sa.select(Completion.user_id, Module.kind, _vn_day(dialect).label("day"))
+        sa.select(Completion.user_id, Module.kind, day)
         .join(Module, Module.id == Completion.module_id)
         .where(Completion.module_id.in_(list(kinds)), Completion.revoked_dt.is_(None))
     )

@@ -247,6 +247,7 @@ def test_completion_pages_on_a_phone(page: Page, live_server: LiveServer, shoot:
     [
         ("admin", "admin", ("/", "/live/", "/reports/coverage")),
         ("staff", "canbo.dmc", ("/", "/live/", "/reports/coverage", "/reports/coverage/print",
+                                "/reports/coverage/contacts",
                                 "/completions/import", "/people/", "/roster/")),
         ("trainer", "giangvien", ("/", "/live/", "/teach/")),
         ("learner", "0901000009", ("/live/",)),

@@ -1,19 +1,34 @@
-"""Who to chase: chairs whose requirement is not met, with the reason and their phone."""
+"""Who to chase: chairs whose requirement is not met, with the reason and their phone, read from
+each chair's kept activity (last visit day, quizzes failed twice)."""
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from lms.coverage import dashboard, services
 from lms.coverage.services import Params
-from lms.db import db, utcnow
-from lms.progress.models import LessonProgress
+from lms.db import db, utcnow, vn_today
+from lms.progress import activity
+from lms.progress import services as progress
+from lms.progress.models import CompletionSource, LearnerActivity, LessonProgress
 from tests.factories import make_lesson, make_org, make_quiz, make_user
 
 
-def laggards(scenario) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+def laggards(scenario, **kwargs) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-def]
     ctx = services.resolve(scenario["staff_a"], Params())
-    found, total = dashboard.laggards(ctx, dashboard.counted_modules(ctx))
-    assert total >= len(found)
-    return {person.unit_code: (person.reason, person.phone) for person in found}
+    found = dashboard.laggards(ctx, **kwargs)
+    assert found.total >= len(found.people)
+    return {person.unit_code: (person.reason, person.phone) for person in found.people}
+
+
+def visit(user, lesson) -> None:  # type: ignore[no-untyped-def]
+    """Open a lesson as the lesson page does: the visit it would record, recorded."""
+    states = progress.module_lessons(user, [lesson.module_id])[lesson.module_id]
+    state = next(s for s in states if s.lesson.id == lesson.id)
+    found = progress.pending_visit(user, lesson, state, states)
+    if found is not None:
+        progress.record_visit(found)
+    db.session.flush()
 
 
 def fail_quiz_twice(user, module) -> None:  # type: ignore[no-untyped-def]
@@ -27,6 +42,20 @@ def fail_quiz_twice(user, module) -> None:  # type: ignore[no-untyped-def]
         quizzes.submit_attempt(quizzes.load_attempt(user, attempt.public_id), user, {}, 0)
 
 
+def kept(user, course) -> LearnerActivity | None:  # type: ignore[no-untyped-def]
+    db.session.expire_all()
+    return db.session.get(LearnerActivity, (user.id, course.id))
+
+
+def set_last_seen(user, course, day) -> None:  # type: ignore[no-untyped-def]
+    """Move a chair's last visit into the past (the clock of this process cannot travel)."""
+    db.session.execute(
+        sa.update(LearnerActivity)
+        .where(LearnerActivity.user_id == user.id, LearnerActivity.course_id == course.id)
+        .values(last_seen_on=day)
+    )
+
+
 def test_each_reason_and_the_contact(scenario) -> None:
     a = scenario["units"]["A-1"].parent_id
     parent = db.session.get(type(scenario["units"]["A-1"]), a)
@@ -34,9 +63,7 @@ def test_each_reason_and_the_contact(scenario) -> None:
     make_user(phone="0912000009", org=fresh, position="chair")  # activated, never started
     busy = make_org("A-10", kind="grassroots", parent=parent, sector="state", members=9)
     learner = make_user(phone="0912000010", org=busy, position="chair")
-    lesson = make_lesson(scenario["modules"]["nhan-thuc"], "bai-1")
-    db.session.add(LessonProgress(user_id=learner.id, lesson_id=lesson.id,
-                                  module_id=lesson.module_id, last_seen_dt=utcnow()))  # fmt: skip
+    visit(learner, make_lesson(scenario["modules"]["nhan-thuc"], "bai-1"))
     fail_quiz_twice(scenario["chairs"]["A-7"], scenario["modules"]["tien-luong"])
     found = laggards(scenario)
     assert found == {
@@ -46,26 +73,83 @@ def test_each_reason_and_the_contact(scenario) -> None:
     }  # A-10 studied today; A-1, A-2 and A-3 are done; A-5 and A-6 have no chair
 
 
+def test_a_visit_keeps_the_day_and_only_the_first_of_the_day_writes(scenario) -> None:
+    chair, course = scenario["chairs"]["A-7"], scenario["course"]
+    first, second = (make_lesson(scenario["modules"]["tien-luong"], f"bai-{n}", position=n)
+                     for n in (1, 2))  # fmt: skip
+    assert kept(chair, course) is None
+    visit(chair, first)
+    assert kept(chair, course).last_seen_on == vn_today()
+
+    def next_visit():  # type: ignore[no-untyped-def]
+        states = progress.module_lessons(chair, [second.module_id])[second.module_id]
+        return progress.pending_visit(chair, second, states[1], states)
+
+    assert not next_visit().new_day  # a lesson of the module was seen today: no write
+    db.session.execute(  # that lesson last seen yesterday instead
+        sa.update(LessonProgress)
+        .where(LessonProgress.user_id == chair.id)
+        .values(last_seen_dt=utcnow() - timedelta(days=1))
+    )
+    set_last_seen(chair, course, vn_today() - timedelta(days=1))
+    assert next_visit().new_day
+    visit(chair, second)
+    assert kept(chair, course).last_seen_on == vn_today()
+
+
 def test_stalled_after_fourteen_days(scenario) -> None:
     found = laggards(scenario)
     assert found["A-7"] == ("stalled", "0912000007")  # aware in 2021, no core module since
-    chair = scenario["chairs"]["A-7"]
-    lesson = make_lesson(scenario["modules"]["tien-luong"], "bai-1")
-    seen = LessonProgress(user_id=chair.id, lesson_id=lesson.id, module_id=lesson.module_id,
-                          last_seen_dt=utcnow() - timedelta(days=13))  # fmt: skip
-    db.session.add(seen)
-    db.session.flush()
+    chair, course = scenario["chairs"]["A-7"], scenario["course"]
+    visit(chair, make_lesson(scenario["modules"]["tien-luong"], "bai-1"))
     assert "A-7" not in laggards(scenario)
-    seen.last_seen_dt = utcnow() - timedelta(days=15)
-    db.session.flush()
+    set_last_seen(chair, course, vn_today() - timedelta(days=14))
+    assert "A-7" not in laggards(scenario)
+    set_last_seen(chair, course, vn_today() - timedelta(days=15))
     assert laggards(scenario)["A-7"][0] == "stalled"
 
 
-def test_the_total_counts_every_laggard_beyond_those_shown(scenario, monkeypatch) -> None:
+def test_a_recent_completion_anywhere_is_progress(scenario) -> None:
+    chair, module = scenario["chairs"]["A-7"], scenario["modules"]["thuong-luong"]
+    progress.record_completion(chair, module, CompletionSource.EXTERNAL)
+    assert "A-7" not in laggards(scenario)  # a province class today, no visit online
+
+
+def test_a_quiz_passed_after_failing_twice_no_longer_counts(scenario) -> None:
+    from lms.quizzes import services as quizzes
+    from tests.quizzes.helpers import answer_form
+
+    chair, module = scenario["chairs"]["A-7"], scenario["modules"]["tien-luong"]
+    fail_quiz_twice(chair, module)
+    assert kept(chair, scenario["course"]).failed_quizzes == 1
+    attempt, _created = quizzes.start_attempt(chair, quizzes.available_quiz(module.id))
+    db.session.flush()
+    form = {k: v if isinstance(v, list) else [str(v)] for k, v in answer_form(attempt).items()}
+    done = quizzes.submit_attempt(quizzes.load_attempt(chair, attempt.public_id), chair, form, 0)
+    assert done.passed and done.attempt_no == 3
+    assert kept(chair, scenario["course"]).failed_quizzes == 0
+    assert "A-7" not in laggards(scenario)  # the pass completed the module today
+
+
+def test_the_rebuild_gives_the_kept_rows(scenario) -> None:
+    chair, other = scenario["chairs"]["A-7"], scenario["chairs"]["A-3"]
+    visit(other, make_lesson(scenario["modules"]["nhan-thuc"], "bai-1"))
+    fail_quiz_twice(chair, scenario["modules"]["tien-luong"])
+    rows = sa.select(LearnerActivity.__table__).order_by("user_id", "course_id")
+    before = db.session.execute(rows).all()
+    assert len(before) == 2
+    activity.rebuild()
+    assert db.session.execute(rows).all() == before
+
+
+def test_the_total_counts_every_laggard_beyond_those_shown(scenario) -> None:
+    everyone = laggards(scenario)
+    assert sorted(everyone) == ["A-4", "A-7"]  # not activated, stalled
     ctx = services.resolve(scenario["staff_a"], Params())
-    everyone, total = dashboard.laggards(ctx, dashboard.counted_modules(ctx))
-    assert total == len(everyone) == 2  # A-4 not activated, A-7 stalled
-    monkeypatch.setattr(dashboard, "LAGGARDS_SHOWN", 1)
-    shown, total = dashboard.laggards(ctx, dashboard.counted_modules(ctx))
-    assert (len(shown), total) == (1, 2)
-    assert shown[0].unit_code == "A-4"  # sorted by unit name
+    shown = dashboard.laggards(ctx, per_page=1)
+    assert (len(shown.people), shown.total, shown.pages) == (1, 2, 2)
+    assert shown.people[0].unit_code == "A-4"  # sorted by unit name
+    second = dashboard.laggards(ctx, page=2, per_page=1)
+    assert [p.unit_code for p in second.people] == ["A-7"]
+    past = dashboard.laggards(ctx, page=9, per_page=1)
+    assert (past.page, [p.unit_code for p in past.people]) == (2, ["A-7"])

@@ -183,3 +183,26 @@ def test_the_migration_fills_the_rollups_from_what_is_there(district) -> None:
     for code in ("CH", "CP", None):
         summed, counted = both_ways(district, code, vn_today())
         assert summed == counted and summed[:2] == (6, 4)
+
+
+def test_the_migration_fills_each_learners_activity_from_what_is_there(district) -> None:
+    from lms.accounts.models import User
+    from lms.catalog.models import Module
+    from lms.progress.models import LearnerActivity
+    from tests.coverage.test_laggards import fail_quiz_twice
+
+    assert opened_at_once(district, CHAIRS[:3]) == Counter({200: 3})
+    rows = sa.select(LearnerActivity.__table__).order_by("user_id")
+    with district.app_context():
+        chair = db.session.scalars(sa.select(User).where(User.username == CHAIRS[4])).one()
+        fail_quiz_twice(chair, db.session.scalars(sa.select(Module)).one())
+        db.session.commit()
+        kept = db.session.execute(rows).all()
+        assert [(row.last_seen_on, row.failed_quizzes) for row in kept] == [
+            *[(vn_today(), 0)] * 3, (None, 1)
+        ]
+        db.session.rollback()
+        downgrade(directory=str(MIGRATIONS), revision="64a2d8da8b8d")  # before the activity
+        assert not sa.inspect(db.engine).has_table("learner_activity")
+        upgrade(directory=str(MIGRATIONS))
+        assert db.session.execute(rows).all() == kept

@@ -83,6 +83,34 @@ def test_dashboard_shows_the_figures_units_and_laggards(staff_a) -> None:
     assert re.search(r'id="funnel-nhan-thuc"><td>[^<]+</td><td class="num">7</td>', html)
 
 
+def test_every_chair_to_contact_is_a_page_away(staff_a, monkeypatch) -> None:
+    from lms.coverage import dashboard
+
+    monkeypatch.setattr(dashboard, "LAGGARDS_SHOWN", 1)
+    monkeypatch.setattr(dashboard, "LAGGARDS_PER_PAGE", 1)
+    html = staff_a.get(URL + "&sector=non_state").get_data(as_text=True)
+    laggards = re.search(r'id="laggards".*?</section>', html, re.S).group(0)
+    assert "Phạm Thị Dung" in laggards and "Hoàng Văn Em" not in laggards  # the first by name
+    more = re.search(r'href="([^"]+)">Xem tất cả 2 chủ tịch cần liên hệ', laggards).group(1)
+    assert more.startswith("/reports/coverage/contacts?") and "sector" not in more
+    first = staff_a.get(more.replace("&amp;", "&"))
+    assert first.status_code == 200
+    page = first.get_data(as_text=True)
+    assert "Cần liên hệ nhắc nhở (2)" in page and "Phạm Thị Dung" in page and "Trang 1/2" in page
+    following = re.search(r'href="([^"]+)" rel="next"', page).group(1).replace("&amp;", "&")
+    second = staff_a.get(following).get_data(as_text=True)
+    assert "Hoàng Văn Em" in second and "Phạm Thị Dung" not in second
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    past = staff_a.get("/reports/coverage/contacts?page=9").get_data(as_text=True)
+    assert "Hoàng Văn Em" in past and "Trang 2/2" in past  # the last page, as units do
+
+
+def test_the_contacts_page_refuses_a_unit_outside_the_scope(staff_a) -> None:
+    response = staff_a.get("/reports/coverage/contacts?org=B")
+    assert response.status_code == 404
+    assert "Đặng Văn B" not in response.get_data(as_text=True)
+
+
 def test_dashboard_search_ignores_vietnamese_marks(staff_a) -> None:
     html = staff_a.get(URL + "&q=duong").get_data(as_text=True)
     assert re.findall(r'<tr id="unit-([^"]+)"', html) == ["A-3"]
