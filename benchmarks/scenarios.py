@@ -116,6 +116,10 @@ def staff_named(staff: list[Visitor], worst: str) -> list[tuple[str, Request]]:
             "district report JSON (figures + units)",
             Request("GET", f"{REPORT}?format=json", district.cookie),
         ),
+        (
+            "district chairs to contact (first 100)",
+            Request("GET", f"{REPORT}/contacts", district.cookie),
+        ),
         ("district XLSX export", Request("GET", f"{REPORT}?format=xlsx", district.cookie)),
         (
             "province roll-up (?summary=1)",
