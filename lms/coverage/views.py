@@ -132,6 +132,7 @@ def _dashboard(ctx: Context, params: Params) -> ResponseReturnValue:
             page=params.page,
             per_page=services.PAGE_ON_SCREEN,
         ),
+        units_per_page=services.PAGE_ON_SCREEN,
         laggards=dashboard.laggards(ctx, per_page=dashboard.LAGGARDS_SHOWN),
         funnel=dashboard.funnel(ctx, found, modules),
         chart=dashboard.chart(ctx, found),

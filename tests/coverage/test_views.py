@@ -105,6 +105,17 @@ def test_every_chair_to_contact_is_a_page_away(staff_a, monkeypatch) -> None:
     assert "Hoàng Văn Em" in past and "Trang 2/2" in past  # the last page, as units do
 
 
+def test_the_unit_table_pages_keep_the_choices(staff_a, monkeypatch) -> None:
+    monkeypatch.setattr(services, "PAGE_ON_SCREEN", 3)
+    html = staff_a.get(URL + "&sort=code").get_data(as_text=True)
+    assert re.findall(r'<tr id="unit-([^"]+)"', html) == ["A-1", "A-2", "A-3"]
+    following = re.search(r'href="([^"]+)" rel="next"', html).group(1).replace("&amp;", "&")
+    assert "sort=code" in following and "as_of=2021-11-03" in following and "page=2" in following
+    second = staff_a.get(following).get_data(as_text=True)
+    assert re.findall(r'<tr id="unit-([^"]+)"', second) == ["A-4", "A-5", "A-6"]
+    assert "Trang 2/3" in second
+
+
 def test_the_contacts_page_refuses_a_unit_outside_the_scope(staff_a) -> None:
     response = staff_a.get("/reports/coverage/contacts?org=B")
     assert response.status_code == 404
