@@ -149,3 +149,9 @@ class Invitation(Model):
     revoked_dt: Mapped[datetime | None]
 
     user: Mapped[User] = orm.relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
+
+
+# `User.org` names Organization by string, so the first statement that configures the mappers
+# (a module building its statements at import, e.g. lms.discussion.services) needs that class
+# registered. Importing it here, once User exists, means importing any one room's models is enough.
+from lms.orgs import models as _orgs_models  # noqa: E402, F401
