@@ -131,6 +131,45 @@ def available_quiz(module_id: int) -> QuizContext:
     return QuizContext(*row)
 
 
+# The attempt's hot statements (every save, submit and review runs them) are built once: building
+# one costs more CPU than running it, and a statement kept whole keeps its cache key, so each
+# request only binds its values.
+_ATTEMPT_OF_USER = _with_module(
+    sa.select(Attempt, Quiz, Module, Course).join(Quiz, Quiz.id == Attempt.quiz_id)
+).where(Attempt.public_id == sa.bindparam("public_id"), Attempt.user_id == sa.bindparam("user_id"))
+_AVAILABLE_ATTEMPT_OF_USER = _ATTEMPT_OF_USER.where(*_PUBLISHED)
+_QUESTIONS = (
+    sa.select(Question)
+    .where(Question.quiz_id == sa.bindparam("quiz_id"), Question.version == sa.bindparam("version"))
+    .order_by(Question.position)
+)
+# A retry must see the latest rows.
+_SAVED = (
+    sa.select(Response)
+    .where(Response.attempt_id == sa.bindparam("attempt_id"))
+    .execution_options(populate_existing=True)
+)
+_CLAIM = (
+    sa.update(Attempt)
+    .where(
+        Attempt.id == sa.bindparam("attempt_id"),
+        Attempt.submitted_dt.is_(None),
+        Attempt.revision == sa.bindparam("seen_revision"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_claims: dict[tuple[str, ...], sa.Update] = {}
+
+
+def _claim_statement(names: tuple[str, ...]) -> sa.Update:
+    """The guarded UPDATE that sets these columns (a save sets the revision, a submit the
+    grade too), built the first time it is asked for."""
+    stmt = _claims.get(names)
+    if stmt is None:
+        stmt = _claims[names] = _CLAIM.values({n: sa.bindparam(f"new_{n}") for n in names})
+    return stmt
+
+
 def load_attempt(user: User, public_id: str, *, available: bool = True) -> AttemptContext:
     """The user's own attempt by public id; AttemptNotFound for anyone else's (AC-02).
 
@@ -139,10 +178,8 @@ def load_attempt(user: User, public_id: str, *, available: bool = True) -> Attem
     """
     if not _PUBLIC_ID.fullmatch(public_id or ""):
         raise AttemptNotFound
-    stmt = _with_module(
-        sa.select(Attempt, Quiz, Module, Course).join(Quiz, Quiz.id == Attempt.quiz_id)
-    ).where(Attempt.public_id == public_id, Attempt.user_id == user.id)
-    row = db.session.execute(stmt.where(*_PUBLISHED) if available else stmt).first()
+    stmt = _AVAILABLE_ATTEMPT_OF_USER if available else _ATTEMPT_OF_USER
+    row = db.session.execute(stmt, {"public_id": public_id, "user_id": user.id}).first()
     if row is None:
         raise AttemptNotFound
     attempt, quiz, module, course = row
@@ -199,19 +236,15 @@ def start_attempt(user: User, ctx: QuizContext) -> tuple[Attempt, bool]:
 
 def attempt_questions(attempt: Attempt) -> list[Question]:
     """The attempt's questions (of the quiz version it started on) in the order it shows them."""
-    stmt = sa.select(Question).where(
-        Question.quiz_id == attempt.quiz_id, Question.version == attempt.version
-    )
-    questions = list(db.session.scalars(stmt.order_by(Question.position)))
+    params = {"quiz_id": attempt.quiz_id, "version": attempt.version}
+    questions = list(db.session.scalars(_QUESTIONS, params))
     rank = {qid: n for n, qid in enumerate(attempt.layout.get("order", []))}
     return sorted(questions, key=lambda q: rank.get(q.id, len(rank) + q.position))
 
 
 def saved_answers(attempt: Attempt) -> dict[int, Response]:
     """The attempt's saved responses by question id."""
-    stmt = sa.select(Response).where(Response.attempt_id == attempt.id)
-    fresh = stmt.execution_options(populate_existing=True)  # a retry must see the latest rows
-    return {r.question_id: r for r in db.session.scalars(fresh)}
+    return {r.question_id: r for r in db.session.scalars(_SAVED, {"attempt_id": attempt.id})}
 
 
 def _entry(attempt: Attempt, question: Question) -> dict[str, Any]:
@@ -251,15 +284,10 @@ def _claim(attempt: Attempt, revision: int, **values: Any) -> None:
         raise StaleRevision
     start_writing()
     values["revision"] = revision + 1
+    params = {f"new_{name}": value for name, value in values.items()}
     result = db.session.execute(
-        sa.update(Attempt)
-        .where(
-            Attempt.id == attempt.id,
-            Attempt.submitted_dt.is_(None),
-            Attempt.revision == revision,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        _claim_statement(tuple(sorted(values))),
+        {"attempt_id": attempt.id, "seen_revision": revision, **params},
     )
     if result.rowcount != 1:
         db.session.refresh(attempt)
