@@ -1,16 +1,18 @@
 """The report as files: CSV (UTF-8 with BOM, for Excel on Windows) and XLSX (a sheet of targets,
-a sheet of units), both formula-safe (EXP-01, EXP-02), with Vietnamese headers by default."""
+a sheet of units), both formula-safe (EXP-01, EXP-02), with Vietnamese headers by default; and
+the chairs to contact as a CSV call list."""
 
 import csv
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from lms import audit
+from lms.coverage.dashboard import Laggard, laggards
 from lms.coverage.services import Context, Target, Unit, scope_json, unit_page
 from lms.web import format_number, format_vn_date
 
@@ -77,8 +79,9 @@ def unit_row(unit: Unit, ctx: Context) -> list:
     ]  # fmt: skip
 
 
-def csv_lines(ctx: Context, units: Iterator[Unit]) -> Iterator[str]:
-    """The units table as CSV text, a line at a time, starting with the BOM (EXP-04)."""
+def csv_text(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+    """A table as CSV text, a line at a time, starting with the BOM (EXP-04); every text cell
+    formula-safe (EXP-01)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -89,9 +92,45 @@ def csv_lines(ctx: Context, units: Iterator[Unit]) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    yield "\ufeff" + line(headers())
-    for unit in units:
-        yield line(unit_row(unit, ctx))
+    yield "\ufeff" + line(header)
+    for values in rows:
+        yield line(values)
+
+
+def csv_lines(ctx: Context, units: Iterator[Unit]) -> Iterator[str]:
+    """The units table as CSV text, a line at a time."""
+    return csv_text(headers(), (unit_row(unit, ctx) for unit in units))
+
+
+def iter_contacts(ctx: Context) -> Iterator[Laggard]:
+    """Every chair to contact in the scope, in the contacts page's order, a chunk at a time."""
+    page, pages = 1, 1
+    while page <= pages:
+        found = laggards(ctx, page=page, per_page=CHUNK)
+        if found.page != page:  # the list got shorter while it was read: nothing more to add
+            return
+        yield from found.people
+        page, pages = page + 1, found.pages
+
+
+def contact_headers() -> list[str]:
+    return [
+        _("Chairperson"), _("Username"), _("Phone"), _("Unit code"), _("Unit name"), _("Why"),
+        _("Last lesson visit"),
+    ]  # fmt: skip
+
+
+def contact_row(person: Laggard) -> list:
+    last_seen = format_vn_date(person.last_seen) if person.last_seen else ""
+    return [
+        person.full_name, person.username, person.phone or "", person.unit_code,
+        person.unit_name, person.reason_label, last_seen,
+    ]  # fmt: skip
+
+
+def contact_lines(ctx: Context) -> Iterator[str]:
+    """The chairs to contact as a CSV call list, a line at a time."""
+    return csv_text(contact_headers(), (contact_row(p) for p in iter_contacts(ctx)))
 
 
 def _cells(sheet, values: list) -> list:  # type: ignore[no-untyped-def]
@@ -149,10 +188,11 @@ def _write_xlsx(
     book.save(out)
 
 
-def log_export(ctx: Context, fmt: str, by: str) -> None:
+def log_export(ctx: Context, fmt: str, by: str, table: str = "units") -> None:
+    """`table`: what left, the units ("units") or the chairs to contact ("contacts")."""
     scope = ctx.root.code if ctx.root is not None else "*"
-    audit.log_event("coverage.exported", format=fmt, scope=scope, course=ctx.course.slug,
-                    as_of=ctx.as_of.isoformat(), by=by)  # fmt: skip
+    audit.log_event("coverage.exported", format=fmt, table=table, scope=scope,
+                    course=ctx.course.slug, as_of=ctx.as_of.isoformat(), by=by)  # fmt: skip
 
 
 def report_title(ctx: Context) -> str:

@@ -122,6 +122,57 @@ def test_the_contacts_page_refuses_a_unit_outside_the_scope(staff_a) -> None:
     assert "Đặng Văn B" not in response.get_data(as_text=True)
 
 
+def test_the_call_list_is_every_chair_to_contact_as_csv(staff_a, scenario) -> None:
+    from lms.db import db
+
+    scenario["chairs"]["A-7"].full_name = "=HYPERLINK(\"http://x\")"  # typed by an admin
+    db.session.commit()
+    page = staff_a.get("/reports/coverage/contacts").get_data(as_text=True)
+    link = re.search(r'href="([^"]+)">Tải danh sách cần liên hệ \(CSV\)', page).group(1)
+    response = staff_a.get(link.replace("&amp;", "&"))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    disposition = response.headers["Content-Disposition"]
+    assert "attachment" in disposition and 'filename="can-lien-he_chu-de-2021_A_' in disposition
+    header, *rows = _csv_rows(response)
+    assert header == ["Chủ tịch", "Tên đăng nhập", "Điện thoại", "Mã đơn vị", "Tên đơn vị",
+                      "Lý do", "Lần học gần nhất"]  # fmt: skip
+    shown = re.findall(r'<tr class="laggard[^"]*"><td>([^<]+)</td>', page)
+    assert [r[0] for r in rows] == ["Phạm Thị Dung", "'=HYPERLINK(\"http://x\")"]  # EXP-01
+    assert shown[0] == "Phạm Thị Dung" and len(shown) == len(rows)
+    assert rows[0][1:6] == ["0912000004", "0912000004", "A-4", "Đơn vị A-4",
+                            "Chưa kích hoạt tài khoản"]  # fmt: skip
+    assert rows[1][3] == "A-7" and rows[1][5] == "Không có tiến bộ quá 14 ngày"
+    assert not any("Đặng Văn B" in cell for row in rows for cell in row)
+
+
+def test_the_call_list_is_read_a_chunk_at_a_time(staff_a, monkeypatch) -> None:
+    """EXP-06, as for the units: streamed, the chairs read a page of CHUNK at a time."""
+    from lms.coverage import exports
+
+    pages = []
+    real = exports.laggards
+
+    def counted(ctx, *, page, per_page):  # type: ignore[no-untyped-def]
+        pages.append((page, per_page))
+        return real(ctx, page=page, per_page=per_page)
+
+    monkeypatch.setattr(exports, "CHUNK", 1)
+    monkeypatch.setattr(exports, "laggards", counted)
+    response = staff_a.get("/reports/coverage/contacts?format=csv")
+    assert "Content-Length" not in response.headers
+    _header, *rows = _csv_rows(response)
+    assert [r[3] for r in rows] == ["A-4", "A-7"] and pages == [(1, 1), (2, 1)]
+
+
+def test_the_call_list_refuses_another_scope_and_other_formats(staff_a) -> None:
+    outside = staff_a.get("/reports/coverage/contacts?org=B&format=csv")
+    assert outside.status_code == 404 and "Đặng Văn B" not in outside.get_data(as_text=True)
+    refused = staff_a.get("/reports/coverage/contacts?format=xlsx&q=duong")
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert "xlsx" in html and 'value="duong"' in html
+
+
 def test_dashboard_search_ignores_vietnamese_marks(staff_a) -> None:
     html = staff_a.get(URL + "&q=duong").get_data(as_text=True)
     assert re.findall(r'<tr id="unit-([^"]+)"', html) == ["A-3"]
@@ -299,15 +350,21 @@ def test_a_bad_day_is_refused_with_the_typed_value_kept(staff_a) -> None:
     assert staff_a.get("/reports/coverage?status=xyz").status_code == 400
 
 
-@pytest.mark.parametrize("path", [URL + "&format=csv", URL + "&format=xlsx",
-                                  URL + "&format=json", "/reports/coverage/print"])  # fmt: skip
-def test_exports_are_logged(staff_a, caplog, path: str) -> None:
-    """EXP-03 / LOG-01: every way the units leave the dashboard (the JSON and the printable
-    report carry the chairs' names too) is logged with its scope."""
+@pytest.mark.parametrize(
+    ("path", "table"),
+    [(URL + "&format=csv", "units"), (URL + "&format=xlsx", "units"),
+     (URL + "&format=json", "units"), ("/reports/coverage/print", "units"),
+     ("/reports/coverage/contacts?format=csv", "contacts")],
+)  # fmt: skip
+def test_exports_are_logged(staff_a, caplog, path: str, table: str) -> None:
+    """EXP-03 / LOG-01: every way the units or the chairs to contact leave the dashboard (the
+    JSON and the printable report carry the chairs' names too) is logged with its scope."""
     with caplog.at_level("INFO", logger="lms.audit"):
         staff_a.get(path).get_data()
     assert any(
-        getattr(r, "event", "") == "coverage.exported" and "scope=A" in r.getMessage()
+        getattr(r, "event", "") == "coverage.exported"
+        and "scope=A" in r.getMessage()
+        and f"table={table}" in r.getMessage()
         for r in caplog.records
     )
 
