@@ -1,5 +1,6 @@
 """The staff dashboard beyond the figures: who to chase, the per-module funnel and the chart."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -93,12 +94,19 @@ def laggards(ctx: Context, *, page: int = 1, per_page: int = LAGGARDS_SHOWN) -> 
         rows, total = queries.laggards(
             ctx.terms, ctx.root, since, per_page, offset=(page - 1) * per_page
         )
-    people = [
-        Laggard(row.code, row.name, row.full_name, row.username, row.phone, _reason(row),
-                row.last_seen)
-        for row in rows
-    ]  # fmt: skip
-    return LaggardPage(people, total, page, per_page)
+    return LaggardPage([_laggard(row) for row in rows], total, page, per_page)
+
+
+def every_laggard(ctx: Context, batch: int) -> Iterator[Laggard]:
+    """Every chair to contact in scope, in the same order, read `batch` rows at a time."""
+    since = vn_today() - timedelta(days=STALLED_DAYS)
+    for row in queries.every_laggard(ctx.terms, ctx.root, since, batch):
+        yield _laggard(row)
+
+
+def _laggard(row: sa.Row) -> Laggard:
+    return Laggard(row.code, row.name, row.full_name, row.username, row.phone, _reason(row),
+                   row.last_seen)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ joins today's chair of each (at most one, by a unique index) and that person's C
 row, so a scoped report reads neither the whole tree nor the completion table.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -204,13 +205,11 @@ def officer_counts(terms: Terms, org_ids: list[int]) -> dict[int, tuple[int, int
     return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
-def laggards(  # type: ignore[no-untyped-def]
-    terms: Terms, root, stalled_before: date, limit: int, offset: int = 0
-) -> tuple[list[sa.Row], int]:
+def _laggards(terms: Terms, root, stalled_before: date) -> sa.Select:  # type: ignore[no-untyped-def]
     """Chairs whose requirement is not met and who need a call: not activated, failed a quiz
     twice (never passed it), or neither a lesson visit nor a completion since `stalled_before`
     (never started included). Read from each chair's standing and activity rows: one pass over
-    the scope's unions, sorted by name, the total riding on the shown rows as a window count."""
+    the scope's unions, sorted by name."""
     since = stalled_before.isoformat()
     never = sa.literal(date(1, 1, 1), sa.Date)
     # core_dates is sorted: its last ten characters are the latest core module's day.
@@ -232,7 +231,7 @@ def laggards(  # type: ignore[no-untyped-def]
         Standing.awareness_on.is_(None),
         sa.and_(terms.non_state, Standing.core_all_on.is_(None)),
     )
-    stmt = (
+    return (
         terms.units(root)
         .join(User, User.id == Chair.user_id)
         .outerjoin(
@@ -247,10 +246,20 @@ def laggards(  # type: ignore[no-untyped-def]
             Standing.first_on,
             LearnerActivity.last_seen_on.label("last_seen"),
             failed.label("failed"),
-            sa.func.count().over().label("total"),
         )
         .where(unmet, needs_call)
         .order_by(Organization.name, Organization.id)
+    )
+
+
+def laggards(  # type: ignore[no-untyped-def]
+    terms: Terms, root, stalled_before: date, limit: int, offset: int = 0
+) -> tuple[list[sa.Row], int]:
+    """A page of the chairs to contact (see `_laggards`), the total riding on the shown rows
+    as a window count."""
+    stmt = (
+        _laggards(terms, root, stalled_before)
+        .add_columns(sa.func.count().over().label("total"))
         .limit(limit)
         .offset(offset)
     )
@@ -258,8 +267,15 @@ def laggards(  # type: ignore[no-untyped-def]
     if rows or not offset:
         return list(rows), (rows[0].total if rows else 0)
     # A page past the end: the count still says how many there are.
-    everyone = stmt.limit(None).offset(None).order_by(None).subquery()
+    everyone = _laggards(terms, root, stalled_before).order_by(None).subquery()
     return [], db.session.scalar(sa.select(sa.func.count()).select_from(everyone)) or 0
+
+
+def every_laggard(terms: Terms, root, stalled_before: date, batch: int) -> Iterator[sa.Row]:  # type: ignore[no-untyped-def]
+    """All the chairs to contact in one pass, fetched `batch` rows at a time (a server-side
+    cursor on PostgreSQL): a national call list costs one sort, not one per page."""
+    stmt = _laggards(terms, root, stalled_before).execution_options(yield_per=batch)
+    yield from db.session.execute(stmt)
 
 
 def funnel(
