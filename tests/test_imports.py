@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKEND
-
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted(
     ".".join(p.relative_to(ROOT).with_suffix("").parts)
@@ -22,7 +20,7 @@ MODULES = sorted(
 )
 
 
-@pytest.mark.skipif(BACKEND != "sqlite", reason="no database is touched: once per suite is enough")
+@pytest.mark.sqlite_only  # no database is touched: once per `make test` is enough
 def test_each_module_imports_alone_and_configures_the_mappers() -> None:
     assert "lms.discussion.services" in MODULES and "lms.accounts.models" in MODULES
     script = (
