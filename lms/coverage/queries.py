@@ -126,6 +126,10 @@ UNIT_COLUMNS = (
     Standing.core_dates,
 )
 
+# Values bound in one IN (...) list at most: SQLite refuses more than 32.766 in a statement,
+# PostgreSQL more than 65.535, and a national name search can match 130.000 unions.
+IN_LIMIT = 5000
+
 STATUS_ORDER = {"vacant": 0, "not_started": 1, "in_progress": 2, "done": 3}
 
 SORTS = {
@@ -135,9 +139,18 @@ SORTS = {
 }
 
 
-def unit_names(terms: Terms, root: Organization | None, filters: Filters) -> list[sa.Row]:
-    """Id and name of every unit matching the filters (for a name search done in Python)."""
-    stmt = terms.filtered(root, filters).add_columns(Organization.id, Organization.name)
+def _order(terms: Terms, sort: str) -> tuple:
+    by_status = sa.case(STATUS_ORDER, value=terms.status)
+    return (by_status, Organization.name) if sort == "status" else SORTS.get(sort, SORTS["name"])
+
+
+def unit_names(
+    terms: Terms, root: Organization | None, filters: Filters, sort: str = "name"
+) -> list[sa.Row]:
+    """Id and name of every unit matching the filters, in the report's order (for a name
+    search done in Python, whose page is then cut from this list)."""
+    stmt = terms.filtered(root, filters, joined=sort == "status")
+    stmt = stmt.add_columns(Organization.id, Organization.name).order_by(*_order(terms, sort))
     return list(db.session.execute(stmt).all())
 
 
@@ -150,6 +163,20 @@ def count_units(terms: Terms, root: Organization | None, filters: Filters, ids=N
     return db.session.scalar(stmt) or 0
 
 
+def units_statement(  # type: ignore[no-untyped-def]
+    terms: Terms, root: Organization | None, filters: Filters, *, sort: str = "name", ids=None
+) -> sa.Select:
+    """Every unit matching the filters (or only the unions `ids`), in the report's order: the
+    union, its chair (or none) and the chair's standing."""
+    stmt = (
+        terms.filtered(root, filters)
+        .add_columns(*UNIT_COLUMNS, terms.status.label("status"))
+        .outerjoin(User, User.id == Chair.user_id)
+        .order_by(*_order(terms, sort))
+    )
+    return stmt if ids is None else stmt.where(Organization.id.in_(ids))
+
+
 def units(  # type: ignore[no-untyped-def]
     terms: Terms,
     root: Organization | None,
@@ -160,31 +187,26 @@ def units(  # type: ignore[no-untyped-def]
     limit: int | None = None,
     offset: int = 0,
 ) -> list[sa.Row]:
-    """One page of units: the union, its chair (or none) and the chair's standing."""
-    by_status = sa.case(STATUS_ORDER, value=terms.status)
-    order = (by_status, Organization.name) if sort == "status" else SORTS.get(sort, SORTS["name"])
-    stmt = (
-        terms.filtered(root, filters)
-        .add_columns(*UNIT_COLUMNS, terms.status.label("status"))
-        .outerjoin(User, User.id == Chair.user_id)
-        .order_by(*order)
-    )
-    if ids is not None:
-        stmt = stmt.where(Organization.id.in_(ids))
-    if limit is None or sort == "status" or filters.status:
+    """One page of units (or the unions `ids`, a page already chosen)."""
+    stmt = units_statement(terms, root, filters, sort=sort, ids=ids)
+    if limit is None or sort == "status" or filters.status or ids is not None:
         return list(db.session.execute(stmt.offset(offset).limit(limit)).all())
     # The page's unions are chosen from the unions alone, then only they are joined to their
     # chair and standing: a district of 5,564 unions is sorted on its names, not on 5,564
     # joined rows (XXL, a page of 500: 33 → 17 ms).
     page = terms.filtered(root, filters, joined=False).add_columns(Organization.id)
-    if ids is not None:
-        page = page.where(Organization.id.in_(ids))
-    page = page.order_by(*order).offset(offset).limit(limit).correlate(None)
+    page = page.order_by(*_order(terms, sort)).offset(offset).limit(limit).correlate(None)
     return list(db.session.execute(stmt.where(Organization.id.in_(page))).all())
 
 
 def officer_counts(terms: Terms, org_ids: list[int]) -> dict[int, tuple[int, int, int]]:
-    """Per union: its current officers, how many completed awareness, how many every module."""
+    """Per union: its current officers, how many completed awareness, how many every module.
+    Asked IN_LIMIT unions at a time (bound values have a ceiling: 32.766 on SQLite)."""
+    if len(org_ids) > IN_LIMIT:
+        counts: dict[int, tuple[int, int, int]] = {}
+        for start in range(0, len(org_ids), IN_LIMIT):
+            counts |= officer_counts(terms, org_ids[start : start + IN_LIMIT])
+        return counts
     if not org_ids:
         return {}
     person = Officer.user_id

@@ -2,6 +2,7 @@
 behind them, and the JSON contract. Reads only; nothing here writes."""
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -263,21 +264,58 @@ class UnitPage:
 def unit_page(ctx: Context, *, q: str = "", sort: str = "name", page: int = 1,
               per_page: int | None = PER_PAGE) -> UnitPage:  # fmt: skip
     """The units matching the filters and the name search, one page (None: all of them)."""
-    terms, ids = ctx.terms, None
-    if fold(q):
-        wanted = fold(q)
-        names = queries.unit_names(terms, ctx.root, ctx.filters)
-        ids = [org_id for org_id, name in names if wanted in fold(name)]
-    total = len(ids) if ids is not None else queries.count_units(terms, ctx.root, ctx.filters)
+    terms, matched = ctx.terms, search(ctx, q, sort)
+    total = (
+        len(matched) if matched is not None else queries.count_units(terms, ctx.root, ctx.filters)
+    )
     pages = max(1, math.ceil(total / per_page)) if per_page else 1
     page = min(max(1, page), pages)
     offset = (page - 1) * per_page if per_page else 0
-    rows = queries.units(
-        terms, ctx.root, ctx.filters, sort=sort, ids=ids, limit=per_page, offset=offset
-    )
+    if matched is None:
+        rows = queries.units(terms, ctx.root, ctx.filters, sort=sort, limit=per_page, offset=offset)
+    else:  # the page is cut from the matches, in order: only its unions are bound
+        chosen = matched[offset : offset + per_page] if per_page else matched
+        rows = [row for ids in _slices(chosen) for row in
+                queries.units(terms, ctx.root, ctx.filters, sort=sort, ids=ids)]  # fmt: skip
     officers = queries.officer_counts(terms, [r.org_id for r in rows])
     units = [_unit(r, ctx, officers.get(r.org_id, (0, 0, 0))) for r in rows]
     return UnitPage(units, total, page, pages)
+
+
+def search(ctx: Context, q: str, sort: str) -> list[int] | None:
+    """The ids of the units whose name holds `q` (marks and case ignored), in the report's
+    order; None when there is nothing to search for."""
+    wanted = fold(q)
+    if not wanted:
+        return None
+    names = queries.unit_names(ctx.terms, ctx.root, ctx.filters, sort)
+    return [org_id for org_id, name in names if wanted in fold(name)]
+
+
+def every_unit(ctx: Context, *, q: str = "", sort: str = "name") -> Iterator[Unit]:
+    """Every unit of the report in order, for the files: one query whose rows arrive
+    IN_LIMIT at a time, each batch's officers counted in one more (a name search reads its
+    matches IN_LIMIT at a time instead)."""
+    terms, matched = ctx.terms, search(ctx, q, sort)
+    if matched is None:
+        stmt = queries.units_statement(terms, ctx.root, ctx.filters, sort=sort)
+        batches = db.session.execute(
+            stmt.execution_options(yield_per=queries.IN_LIMIT)
+        ).partitions()
+    else:
+        batches = (
+            queries.units(terms, ctx.root, ctx.filters, sort=sort, ids=ids)
+            for ids in _slices(matched)
+        )
+    for rows in batches:
+        officers = queries.officer_counts(terms, [r.org_id for r in rows])
+        for row in rows:
+            yield _unit(row, ctx, officers.get(row.org_id, (0, 0, 0)))
+
+
+def _slices(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), queries.IN_LIMIT):
+        yield ids[start : start + queries.IN_LIMIT]
 
 
 def scope_json(root: Organization | None) -> dict:

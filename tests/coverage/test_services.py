@@ -1,5 +1,7 @@
 """The figures of DESIGN.md §6 for the hand-built district, its units and its scope."""
 
+import re
+
 import pytest
 
 from lms.coverage import queries, services
@@ -133,6 +135,48 @@ def test_pages_are_slices_of_the_whole_list(scenario, sort, filters, q) -> None:
     assert paged == whole[:6] and len(whole) >= 3
 
 
+@pytest.mark.parametrize("sort", ["name", "code", "members", "status"])
+def test_a_name_search_binds_only_a_slice_of_its_matches(
+    scenario, count_statements, monkeypatch, sort
+) -> None:
+    """A national search can match 130.000 unions, far past the values a statement may bind
+    (32.766 on SQLite: it was refused, a 503). The matches are listed in the report's order
+    and only a page of them, IN_LIMIT at most, is bound at a time; the order is kept."""
+    monkeypatch.setattr(queries, "IN_LIMIT", 2)
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
+    unsearched = [u.code for u in services.unit_page(ctx, sort=sort, per_page=None).units]
+    with count_statements() as counter:
+        found = services.unit_page(ctx, q="đơn vị", sort=sort, per_page=None)
+        files = [u.code for u in services.every_unit(ctx, q="don vi", sort=sort)]
+        page = services.unit_page(ctx, q="don vi", sort=sort, page=2, per_page=2)
+    expected = [code for code in unsearched if code != "A-3"]  # "Công đoàn Công ty Dương Minh"
+    assert [u.code for u in found.units] == files == expected and found.total == 6
+    assert [u.code for u in page.units] == expected[2:4]
+    bound = [len(re.findall(r"\?|%\(", values)) for st in counter.statements
+             for values in re.findall(r"IN \(((?:[^()]|\([^()]*\))*)\)", st)]  # fmt: skip
+    assert bound and max(bound) <= 2
+
+
+def test_the_files_read_every_unit_in_one_pass(scenario, count_statements, monkeypatch) -> None:
+    """EXP-06: the units for the CSV, XLSX and printable report come from one sorted query,
+    fetched IN_LIMIT rows at a time, each batch's officers counted in one more query (not a
+    query per page, each sorting the whole scope again)."""
+    monkeypatch.setattr(queries, "IN_LIMIT", 3)
+    ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
+    with count_statements() as counter:
+        codes = [u.code for u in services.every_unit(ctx, sort="code")]
+    assert codes == [f"A-{n}" for n in range(1, 8)]
+    listed = [st for st in counter.statements if st.lstrip().startswith("SELECT organization.id")]
+    counted = [st for st in counter.statements if st.lstrip().startswith("SELECT officer.org_id")]
+    assert len(listed) == 1 and "LIMIT" not in listed[0].upper() and len(counted) == 3
+    by_page = [
+        u.officers
+        for n in (1, 2, 3)
+        for u in services.unit_page(ctx, sort="code", page=n, per_page=3).units
+    ]
+    assert [u.officers for u in services.every_unit(ctx, sort="code")] == by_page
+
+
 def test_a_page_past_the_end_shows_the_last_one(scenario) -> None:
     ctx = services.resolve(scenario["staff_a"], Params(as_of=AS_OF))
     past = services.unit_page(ctx, sort="code", page=9, per_page=3)
@@ -239,9 +283,7 @@ def test_the_chart_above_the_unions_reads_the_rollups_and_they_match_a_recount(
     province = db.session.get(type(district), district.parent_id)
     for root in (district, province, None):
         scope = root.id if root is not None else rollup.FEDERATION
-        assert rollup.timeline(ctx.course.id, scope, ctx.as_of) == queries.timeline(
-            ctx.terms, root
-        )
+        assert rollup.timeline(ctx.course.id, scope, ctx.as_of) == queries.timeline(ctx.terms, root)
 
     statements: list[str] = []
 

@@ -197,25 +197,33 @@ def test_csv_reproduces_the_figures(staff_a) -> None:
     assert sum(r[trained] != "Không áp dụng" for r in rows) == 5
 
 
-def test_csv_is_streamed_a_few_units_at_a_time(staff_a, monkeypatch) -> None:
-    """EXP-06: the CSV goes out as it is written (no Content-Length), the units read in
-    chunks while it is sent, with the request's session and language still at hand."""
-    from lms.coverage import exports
+def test_the_files_speak_the_interface_language(staff_a) -> None:
+    """The labels every row repeats are translated once per file, in the request's language."""
+    staff_a.set_cookie("lang", "en")
+    header, *rows = _csv_rows(staff_a.get(URL + "&format=csv"))
+    unit = dict(zip(header, next(r for r in rows if r[0] == "A-5"), strict=True))
+    assert (unit["Sector"], unit["Status"]) == ("State sector", "No chairperson")
+    assert unit["Trained in every core module"] == "Not applicable"
+    header, *rows = _csv_rows(staff_a.get("/reports/coverage/contacts?format=csv"))
+    assert header[5] == "Why" and rows[0][5] == "Has not activated the account yet"
+    staff_a.set_cookie("lang", "vi")
+    _header, *rows = _csv_rows(staff_a.get("/reports/coverage/contacts?format=csv"))
+    assert rows[0][5] == "Chưa kích hoạt tài khoản"
 
-    reads = []
-    real = services.unit_page
 
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        reads.append(kwargs["page"])
-        return real(*args, **kwargs)
+def test_csv_is_streamed_a_few_units_at_a_time(staff_a, count_statements, monkeypatch) -> None:
+    """EXP-06: the CSV goes out as it is written (no Content-Length), the units read a batch
+    at a time while it is sent, with the request's session and language still at hand."""
+    from lms.coverage import queries
 
-    monkeypatch.setattr(exports, "CHUNK", 2)
-    monkeypatch.setattr(exports, "unit_page", counted)
-    response = staff_a.get(URL + "&format=csv")
+    monkeypatch.setattr(queries, "IN_LIMIT", 2)
+    with count_statements() as counter:
+        response = staff_a.get(URL + "&format=csv")
+        header, *rows = _csv_rows(response)
     assert "Content-Length" not in response.headers
-    header, *rows = _csv_rows(response)
     assert header[0] == "Mã đơn vị" and len(rows) == 7
-    assert reads == [1, 2, 3, 4]
+    counted = [st for st in counter.statements if st.lstrip().startswith("SELECT officer.org_id")]
+    assert len(counted) == 4  # a batch of 2 units each
 
 
 def test_xlsx_has_a_targets_sheet_and_a_units_sheet(staff_a) -> None:
