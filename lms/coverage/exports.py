@@ -61,8 +61,8 @@ def headers() -> list[str]:
 
 class Words:
     """The few labels a file repeats on every row, translated once per file: a call to
-    Flask-Babel's gettext costs tens of microseconds, and a national file of 130.000 units
-    made five a row (most of its time)."""
+    Flask-Babel's gettext costs about 18 µs, and five a row made 650.000 calls for a national
+    file of 130.000 units (2-3 s of its 11-14 on SQLite)."""
 
     def __init__(self) -> None:
         self.yes, self.no, self.not_applicable = _("Yes"), _("No"), _("Not applicable")

@@ -190,7 +190,8 @@ def units(  # type: ignore[no-untyped-def]
     """One page of units (or the unions `ids`, a page already chosen)."""
     stmt = units_statement(terms, root, filters, sort=sort, ids=ids)
     if limit is None or sort == "status" or filters.status or ids is not None:
-        return list(db.session.execute(stmt.offset(offset).limit(limit)).all())
+        stmt = stmt.offset(offset) if offset else stmt
+        return list(db.session.execute(stmt if limit is None else stmt.limit(limit)).all())
     # The page's unions are chosen from the unions alone, then only they are joined to their
     # chair and standing: a district of 5,564 unions is sorted on its names, not on 5,564
     # joined rows (XXL, a page of 500: 33 → 17 ms).
