@@ -4,7 +4,7 @@ import enum
 import os
 import unicodedata
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from lms import write_turn
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 BULK_CHUNK = 5000  # rows per executemany
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -238,6 +239,13 @@ def upsert(target: Any, session: orm.Session | None = None):  # type: ignore[no-
     database (both dialects spell it alike; SQLAlchemy's core insert cannot say it)."""
     dialect = (session or db.session()).get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
+
+
+def slices(items: Sequence[T], size: int = BULK_CHUNK) -> Iterator[Sequence[T]]:
+    """Consecutive slices of `size` items: rows written, or ids bound in one IN (...) list
+    (a statement binds at most 32.766 values on SQLite, 65.535 on PostgreSQL)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def bulk_insert(table: sa.Table, rows: list[dict], session: orm.Session | None = None) -> None:

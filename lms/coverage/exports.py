@@ -44,8 +44,7 @@ def safe_text(value: str) -> str:
 
 
 def iter_units(ctx: Context, *, q: str = "", sort: str = "name") -> Iterator[Unit]:
-    """Every unit of the report, in one pass read a batch at a time, so a national export is
-    one sort and stays small."""
+    """Every unit of the report, read a batch at a time so a national export stays small."""
     return every_unit(ctx, q=q, sort=sort)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import orm
 
 from lms.accounts.models import User
 from lms.catalog.models import Course, Module
-from lms.db import db
+from lms.db import db, slices
 from lms.orgs.models import GRASSROOTS, Officer, Organization, Position, Sector
 from lms.orgs.services import subtree_clause
 from lms.progress.models import Completion, CourseStanding, LearnerActivity, LessonProgress
@@ -163,7 +163,7 @@ def count_units(terms: Terms, root: Organization | None, filters: Filters, ids=N
     return db.session.scalar(stmt) or 0
 
 
-def units_statement(  # type: ignore[no-untyped-def]
+def _units_statement(  # type: ignore[no-untyped-def]
     terms: Terms, root: Organization | None, filters: Filters, *, sort: str = "name", ids=None
 ) -> sa.Select:
     """Every unit matching the filters (or only the unions `ids`), in the report's order: the
@@ -188,7 +188,7 @@ def units(  # type: ignore[no-untyped-def]
     offset: int = 0,
 ) -> list[sa.Row]:
     """One page of units (or the unions `ids`, a page already chosen)."""
-    stmt = units_statement(terms, root, filters, sort=sort, ids=ids)
+    stmt = _units_statement(terms, root, filters, sort=sort, ids=ids)
     if limit is None or sort == "status" or filters.status or ids is not None:
         stmt = stmt.offset(offset) if offset else stmt
         return list(db.session.execute(stmt if limit is None else stmt.limit(limit)).all())
@@ -205,8 +205,8 @@ def officer_counts(terms: Terms, org_ids: list[int]) -> dict[int, tuple[int, int
     Asked IN_LIMIT unions at a time (bound values have a ceiling: 32.766 on SQLite)."""
     if len(org_ids) > IN_LIMIT:
         counts: dict[int, tuple[int, int, int]] = {}
-        for start in range(0, len(org_ids), IN_LIMIT):
-            counts |= officer_counts(terms, org_ids[start : start + IN_LIMIT])
+        for chunk in slices(org_ids, IN_LIMIT):
+            counts |= officer_counts(terms, list(chunk))
         return counts
     if not org_ids:
         return {}

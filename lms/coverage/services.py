@@ -15,7 +15,7 @@ from lms.accounts.models import User
 from lms.catalog.models import Course
 from lms.coverage import queries
 from lms.coverage.queries import Filters, Terms
-from lms.db import db, fold, vn_today
+from lms.db import db, fold, slices, vn_today
 from lms.orgs import services as orgs
 from lms.orgs.models import Organization, Sector
 from lms.progress import rollup
@@ -275,7 +275,7 @@ def unit_page(ctx: Context, *, q: str = "", sort: str = "name", page: int = 1,
         rows = queries.units(terms, ctx.root, ctx.filters, sort=sort, limit=per_page, offset=offset)
     else:  # the page is cut from the matches, in order: only its unions are bound
         chosen = matched[offset : offset + per_page] if per_page else matched
-        rows = [row for ids in _slices(chosen) for row in
+        rows = [row for ids in slices(chosen, queries.IN_LIMIT) for row in
                 queries.units(terms, ctx.root, ctx.filters, sort=sort, ids=ids)]  # fmt: skip
     officers = queries.officer_counts(terms, [r.org_id for r in rows])
     units = [_unit(r, ctx, officers.get(r.org_id, (0, 0, 0))) for r in rows]
@@ -301,16 +301,11 @@ def every_unit(ctx: Context, *, q: str = "", sort: str = "name") -> Iterator[Uni
     if ids is None:
         names = queries.unit_names(ctx.terms, ctx.root, ctx.filters, sort)
         ids = [org_id for org_id, _name in names]
-    for chosen in _slices(ids):
+    for chosen in slices(ids, queries.IN_LIMIT):
         rows = queries.units(ctx.terms, ctx.root, ctx.filters, sort=sort, ids=chosen)
         officers = queries.officer_counts(ctx.terms, [r.org_id for r in rows])
         for row in rows:
             yield _unit(row, ctx, officers.get(row.org_id, (0, 0, 0)))
-
-
-def _slices(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), queries.IN_LIMIT):
-        yield ids[start : start + queries.IN_LIMIT]
 
 
 def scope_json(root: Organization | None) -> dict:

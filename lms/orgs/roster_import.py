@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from lms import audit
 from lms.accounts.models import Role, User
 from lms.accounts.services import generate_username_candidates
-from lms.db import begin_writing, db, vn_today
+from lms.db import begin_writing, db, slices, vn_today
 from lms.orgs import services as orgs
 from lms.orgs.models import GRASSROOTS, Officer, Organization
 from lms.orgs.roster import ParsedRoster
@@ -30,7 +30,6 @@ from lms.orgs.roster_plan import (
     in_chunks,
     load_orgs,
     merge_units,
-    slices,
 )
 
 

@@ -6,7 +6,7 @@ What it reads of the database it holds as tuples of columns (lms.orgs.roster_tup
 """
 
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -158,12 +158,6 @@ class RosterPlan:
 def in_chunks(values: Iterable[object]) -> list[list[object]]:
     items = list(dict.fromkeys(values))
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
-
-
-def slices(items: Sequence) -> Iterator[Sequence]:  # type: ignore[type-arg]
-    """Consecutive slices of CHUNK items: rows to write are built one slice at a time."""
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
 
 
 def merge_units(rows: Sequence[RosterRow], errors: list[RowError]) -> dict[str, UnitPlan]:
