@@ -25,6 +25,10 @@ PER_PAGE = 500  # the JSON's page (DESIGN.md §7)
 # The dashboard's page: 100 rows of the unit table are about 70 KB of HTML and a few
 # milliseconds to render; 500 were 360 KB, too heavy for a phone on slow mobile data.
 PAGE_ON_SCREEN = 100
+# The printable report lists at most this many units (about 170 A4 pages). A province's or the
+# federation's 130.000 would take a minute and 80 MB of HTML to make and no one would print
+# them: the page then says so and points to the files.
+PRINT_LIMIT = 5000
 TARGETS = ("awareness", "trained_non_state", "trained_by_district", "trained_by_province")
 STATUSES = ("done", "in_progress", "not_started", "vacant")
 SORTS = ("name", "code", "members", "status")
@@ -292,15 +296,24 @@ def search(ctx: Context, q: str, sort: str) -> list[int] | None:
     return [org_id for org_id, name in names if wanted in fold(name)]
 
 
-def every_unit(ctx: Context, *, q: str = "", sort: str = "name") -> Iterator[Unit]:
-    """Every unit of the report in order, for the files: the matching unions' ids first, in
-    the report's order (one narrow query), then their rows IN_LIMIT at a time, each batch's
-    officers counted in one more query. Sorting the ids alone is the cheap part: one sort of
-    130.000 joined rows took SQLite 3,6 s, against 2,2 s for the batches' lookups."""
+def unit_ids(ctx: Context, *, q: str = "", sort: str = "name") -> list[int]:
+    """The ids of every unit of the report (the name search's matches if any), in order."""
     ids = search(ctx, q, sort)
     if ids is None:
         names = queries.unit_names(ctx.terms, ctx.root, ctx.filters, sort)
         ids = [org_id for org_id, _name in names]
+    return ids
+
+
+def every_unit(ctx: Context, *, q: str = "", sort: str = "name",
+               ids: list[int] | None = None) -> Iterator[Unit]:  # fmt: skip
+    """Every unit of the report in order (or those of `ids`, from unit_ids), for the files:
+    the matching unions' ids first, in the report's order (one narrow query), then their rows
+    IN_LIMIT at a time, each batch's officers counted in one more query. Sorting the ids alone
+    is the cheap part: one sort of 130.000 joined rows took SQLite 3,6 s, against 2,2 s for the
+    batches' lookups."""
+    if ids is None:
+        ids = unit_ids(ctx, q=q, sort=sort)
     for chosen in slices(ids, queries.IN_LIMIT):
         rows = queries.units(ctx.terms, ctx.root, ctx.filters, sort=sort, ids=chosen)
         officers = queries.officer_counts(ctx.terms, [r.org_id for r in rows])

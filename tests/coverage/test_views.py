@@ -277,6 +277,25 @@ def test_print_page_is_the_report_to_send(staff_a) -> None:
     assert len(re.findall(r'<tr id="unit-', html)) == 7
 
 
+def test_a_report_too_long_to_print_points_to_the_files(staff_a, caplog, monkeypatch) -> None:
+    """A province's or the federation's 130.000 units are not printed (a minute and 80 MB of
+    HTML): the page keeps the targets, says how many units there are and links the files."""
+    monkeypatch.setattr(services, "PRINT_LIMIT", 6)
+    with caplog.at_level("INFO", logger="lms.audit"):
+        html = staff_a.get(f"/reports/coverage/print?as_of={AS_OF}").get_data(as_text=True)
+    assert 'id="target-awareness"' in html and '<tr id="unit-' not in html
+    assert "Báo cáo này gồm 7 đơn vị, nhiều hơn mức 6 đơn vị mà một bản in liệt kê được." in html
+    assert f'href="/reports/coverage?as_of={AS_OF}&amp;format=xlsx"' in html
+    assert f'href="/reports/coverage?as_of={AS_OF}&amp;format=csv"' in html
+    assert not [r for r in caplog.records if getattr(r, "event", "") == "coverage.exported"]
+    # Narrowed by a name search to fewer units, it prints them.
+    html = staff_a.get("/reports/coverage/print?q=duong+minh").get_data(as_text=True)
+    assert re.findall(r'<tr id="unit-([^"]+)"', html) == ["A-3"] and 'id="too-many"' not in html
+    staff_a.set_cookie("lang", "en")
+    html = staff_a.get("/reports/coverage/print").get_data(as_text=True)
+    assert "This report covers 7 units, more than the 6 a printed report can list." in html
+
+
 def test_exports_are_formula_safe(staff_a, scenario) -> None:
     """EXP-01 and EXP-02: a unit name that looks like a formula stays text."""
     from lms.db import db
