@@ -124,7 +124,10 @@ def rebuild_course(course_id: int, session: orm.Session | None = None) -> int:
     done = (
         sa.select(Completion.user_id, Module.kind, day)
         .join(Module, Module.id == Completion.module_id)
-        .where(Completion.module_id.in_(list(kinds)), Completion.revoked_dt.is_(None))
+        .where(
+            rollup.completions_of(course_id, session).in_(list(kinds)),
+            Completion.revoked_dt.is_(None),
+        )
     )
     if dialect != "postgresql":
         done = done.order_by(Completion.user_id, "day")  # group_concat keeps the rows' order

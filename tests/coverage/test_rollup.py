@@ -16,9 +16,10 @@ from lms.coverage import queries, services
 from lms.db import db, vn_today
 from lms.orgs import services as orgs
 from lms.orgs.models import Officer, Position
-from lms.progress import rollup
+from lms.progress import rollup, standing
 from lms.progress import services as progress
 from lms.progress.models import (
+    Completion,
     CompletionSource,
     CoverageRollup,
     LessonProgress,
@@ -248,6 +249,32 @@ def test_the_rebuild_writes_the_rollup_rows_by_copy_on_postgresql(app, count_sta
                    for s in counter.statements), counter.statements  # fmt: skip
     assert stored(world.course.id) == kept
     assert kept[1] and kept[2]
+
+
+def test_a_course_with_a_small_share_of_the_completions_rebuilds_to_the_same_rows(app) -> None:
+    """A rebuild reads a course's completions by a scan of the table or by the module index,
+    whichever costs less for the course's share (rollup.completions_of): both give the rows
+    kept as things happened."""
+    world = World()
+    for who, module in ((0, 0), (1, 1), (2, 2), (3, 1)):
+        world.do_open(who, module, 0)
+        world.do_complete(who, module, 1)
+    big = make_course("cuon-lon", year=2034)
+    big_modules = [make_module(big, f"l{n}", position=n) for n in range(3)]
+    for n in range(40):  # 120 completions of another course: 4 of 124 are this course's
+        learner = make_user(f"hv.lon.{n}", password=None)
+        for module in big_modules:
+            progress.record_completion(learner, module, CompletionSource.EXTERNAL, when=START)
+    rollup.settle()
+    share = {course.id: rollup.completions_of(course.id) for course in (world.course, big)}
+    if db.engine.dialect.name == "sqlite":  # a fresh table: ids count the rows
+        assert share[world.course.id] is Completion.module_id  # through the index
+        assert share[big.id] is not Completion.module_id
+    kept = stored(world.course.id), stored(big.id)
+    standing.rebuild_all()
+    db.session.expire_all()
+    assert (stored(world.course.id), stored(big.id)) == kept
+    assert kept[0][1] and kept[1][1]
 
 
 def test_the_coverage_figures_above_the_unions_come_from_the_rollups(app) -> None:

@@ -47,12 +47,15 @@ class Plan:
 _CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 
 
-def plans_of(action: Callable[[], object]) -> list[Plan]:
-    """Run `action`, then explain each SELECT it sent."""
+def plans_of(action: Callable[[], object], *, inserts: bool = False) -> list[Plan]:
+    """Run `action`, then explain each SELECT it sent (and each INSERT ... SELECT if asked:
+    a rebuild's reads are in them)."""
     sent: list[tuple[str, object]] = []
+    kinds = ("SELECT", "INSERT") if inserts else ("SELECT",)
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT"):
+        text = statement.lstrip().upper()
+        if text.startswith(kinds) and "SELECT" in text and not executemany:
             sent.append((statement, parameters))
 
     sa.event.listen(db.engine, "before_cursor_execute", record)
