@@ -25,9 +25,9 @@ PER_PAGE = 500  # the JSON's page (DESIGN.md §7)
 # The dashboard's page: 100 rows of the unit table are about 70 KB of HTML and a few
 # milliseconds to render; 500 were 360 KB, too heavy for a phone on slow mobile data.
 PAGE_ON_SCREEN = 100
-# The printable report lists at most this many units (about 170 A4 pages). A province's or the
-# federation's 130.000 would take a minute and 80 MB of HTML to make and no one would print
-# them: the page then says so and points to the files.
+# The printable report lists at most this many units (about 170 A4 pages). The federation's
+# 130.000 took 28 s and 39 MB of HTML at XL (a worker at 383 MB), and no one would print them:
+# the page then says so and points to the files.
 PRINT_LIMIT = 5000
 TARGETS = ("awareness", "trained_non_state", "trained_by_district", "trained_by_province")
 STATUSES = ("done", "in_progress", "not_started", "vacant")
