@@ -75,16 +75,22 @@ class Module(Model):
     __table_args__ = (sa.UniqueConstraint("course_id", "slug", name="uq_module_course_slug"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id"), index=True)
+    # The old course, kind and status are loaded when one is set, even on an expired row: the
+    # coverage rows are recounted only when what counts changed (lms.progress.standing).
+    course_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("course.id"), index=True, active_history=True
+    )
     slug: Mapped[str] = mapped_column(sa.String(80))
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(sa.String(300))
-    kind: Mapped[ModuleKind]
+    kind: Mapped[ModuleKind] = mapped_column(active_history=True)
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     pass_mark: Mapped[int] = mapped_column(default=80)
     requires_live: Mapped[bool] = mapped_column(default=False)
     max_attempts: Mapped[int | None]
-    status: Mapped[ModuleStatus] = mapped_column(default=ModuleStatus.PUBLISHED)
+    status: Mapped[ModuleStatus] = mapped_column(
+        default=ModuleStatus.PUBLISHED, active_history=True
+    )
     content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
 
     course: Mapped[Course] = orm.relationship(back_populates="modules", lazy="raise_on_sql")

@@ -11,8 +11,10 @@ chair appointed or ended (ORM changes and bulk inserts of officers, watched by `
 course's split changed (every union of the course). Before the transaction commits, and before a
 roll-up is read in it, `settle` recounts the marked unions, compares each with what it added so
 far and adds the difference to every ancestor's rows. Very large batches (a national roster) and
-module changes rebuild the course instead. A chair opening a module (mark_opened) changes one
-thing only, and adds that module to the union's started ones without counting it again.
+module changes rebuild the course instead, except a new module published before anyone began it,
+which only clears the days it undoes (forget_done). A chair opening a module (mark_opened)
+changes one thing only, and adds that module to the union's started ones without counting it
+again.
 """
 
 from collections import Counter, defaultdict
@@ -585,6 +587,40 @@ def _rebuild_one(session: orm.Session, course_id: int) -> None:
     figure_rows, module_rows = _rows(deltas, keep_empty=True)
     bulk_insert(CoverageRollup.__table__, figure_rows, session)
     bulk_insert(ModuleRollup.__table__, module_rows, session)
+
+
+def forget_done(session: orm.Session, course_id: int, *, aware: bool, trained: bool) -> None:
+    """Modules nobody has begun start counting (standing._start_counting): no chair has met
+    awareness (`aware`) or the core modules (`trained`) any more, and nothing else changed.
+    Every union of the course and every sum forgets those days, in place."""
+    if _dialect(session) == "postgresql":  # as a rebuild: no union recounted meanwhile
+        session.execute(sa.text("LOCK TABLE unit_standing IN EXCLUSIVE MODE"))
+    unit = UnitStanding.__table__.c
+    days = [column for column, wanted in ((unit.aware_on, aware), (unit.trained_on, trained))
+            if wanted]  # fmt: skip
+    sums = [name for name, wanted in (("aware", aware), ("trained_small", trained),
+                                      ("trained_large", trained)) if wanted]  # fmt: skip
+    if not days:
+        return
+    session.execute(
+        sa.update(UnitStanding.__table__)
+        .where(unit.course_id == course_id, sa.or_(*(day.is_not(None) for day in days)))
+        .values({day.name: None for day in days})
+    )
+    total = CoverageRollup.__table__.c
+    session.execute(
+        sa.update(CoverageRollup.__table__)
+        .where(total.course_id == course_id, sa.or_(*(total[name] != 0 for name in sums)))
+        .values({name: 0 for name in sums})
+    )
+    # A day that no longer adds anything goes, as a rebuild would not write it.
+    session.execute(
+        sa.delete(CoverageRollup.__table__).where(
+            total.course_id == course_id,
+            total.day > EVER,
+            *(total[name] == 0 for name in ("aware", "trained_small", "trained_large")),
+        )
+    )
 
 
 def _under(parent_path: str, *rest: object) -> tuple:

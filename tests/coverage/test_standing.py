@@ -101,6 +101,32 @@ def test_publishing_or_retiring_a_module_recounts_the_course(app) -> None:
     assert (found.awareness_on, found.core_all_on, found.core_done) == (date(2021, 10, 1), None, 0)
 
 
+def test_a_draft_module_rewrites_no_standing_until_it_is_published(app) -> None:
+    """Creating, editing or retiring a module nobody could count leaves the rows alone (a row
+    spoiled on purpose stays spoiled); publishing it counts it, and moving a published module
+    to another course recounts both courses."""
+    course, other = make_course(), make_course(slug="khoa-khac")
+    core = make_module(course, "cd-1", kind="core")
+    user = make_user()
+    progress.record_completion(user, core, CompletionSource.ONLINE, when=utc("2021-10-01T00:00:00"))
+    db.session.execute(sa.update(CourseStanding).values(core_done=99))
+    draft = make_module(course, "cd-2", kind="core", position=2, status="draft")
+    draft.kind = "awareness"
+    db.session.flush()
+    draft.status = "retired"
+    db.session.flush()
+    assert row(user, course).core_done == 99
+    standing.rebuild_course(course.id)
+    draft.status = "published"  # an awareness module now counts: nobody has done it
+    db.session.flush()
+    found = row(user, course)
+    assert (found.core_done, found.core_all_on, found.awareness_on) == (1, date(2021, 10, 1), None)
+    core.course_id = other.id
+    db.session.flush()
+    assert row(user, course) is None  # its only completion went with the module
+    assert row(user, other).core_all_on == date(2021, 10, 1)
+
+
 def test_rebuild_reproduces_the_kept_rows(scenario, runner) -> None:
     kept = snapshot()
     assert len(kept) == 6  # five chairs with completions and a vice-chair
