@@ -305,6 +305,18 @@ def unit_ids(ctx: Context, *, q: str = "", sort: str = "name") -> list[int]:
     return ids
 
 
+def printable_ids(ctx: Context, *, q: str = "", sort: str = "name") -> tuple[list[int] | None, int]:
+    """The ids of every unit of the report, in order, when a print may list them (PRINT_LIMIT
+    at most; None otherwise), and how many units there are. Without a name search the unions
+    are counted first: a national print is not listed only to be counted (1 s at XL)."""
+    if not fold(q):
+        total = queries.count_units(ctx.terms, ctx.root, ctx.filters)
+        if total > PRINT_LIMIT:
+            return None, total
+    ids = unit_ids(ctx, q=q, sort=sort)
+    return (ids if len(ids) <= PRINT_LIMIT else None), len(ids)
+
+
 def every_unit(ctx: Context, *, q: str = "", sort: str = "name",
                ids: list[int] | None = None) -> Iterator[Unit]:  # fmt: skip
     """Every unit of the report in order (or those of `ids`, from unit_ids), for the files:

@@ -73,17 +73,16 @@ def print_report() -> ResponseReturnValue:
         ctx = services.resolve(current_user, params)
     except services.CoverageError as exc:
         return _refused(exc, "html", params)
-    ids = services.unit_ids(ctx, q=params.q, sort=params.sort)
-    printable = len(ids) <= services.PRINT_LIMIT
-    if printable:  # the units' names leave the dashboard only then
+    ids, unit_count = services.printable_ids(ctx, q=params.q, sort=params.sort)
+    if ids is not None:  # the units' names leave the dashboard only then
         _log_export(ctx, "print")
     return render_template(
         "coverage/print.html",
         ctx=ctx,
         targets=services.targets(ctx),
         labels=_labels(ctx),
-        units=services.every_unit(ctx, sort=params.sort, ids=ids) if printable else None,
-        unit_count=len(ids),
+        units=services.every_unit(ctx, sort=params.sort, ids=ids) if ids is not None else None,
+        unit_count=unit_count,
         print_limit=services.PRINT_LIMIT,
         title=exports.report_title(ctx),
         link=link,

@@ -277,12 +277,16 @@ def test_print_page_is_the_report_to_send(staff_a) -> None:
     assert len(re.findall(r'<tr id="unit-', html)) == 7
 
 
-def test_a_report_too_long_to_print_points_to_the_files(staff_a, caplog, monkeypatch) -> None:
+def test_a_report_too_long_to_print_points_to_the_files(
+    staff_a, caplog, monkeypatch, count_statements
+) -> None:
     """A province's or the federation's 130.000 units are not printed (28 s and 39 MB of HTML
-    at XL): the page keeps the targets, says how many units there are and links the files."""
+    at XL): the page keeps the targets, says how many units there are and links the files.
+    Without a name search the units are counted, not listed in order only to be counted."""
     monkeypatch.setattr(services, "PRINT_LIMIT", 6)
-    with caplog.at_level("INFO", logger="lms.audit"):
+    with caplog.at_level("INFO", logger="lms.audit"), count_statements() as counter:
         html = staff_a.get(f"/reports/coverage/print?as_of={AS_OF}").get_data(as_text=True)
+    assert not [s for s in counter.statements if "ORDER BY organization.name" in s]
     assert 'id="target-awareness"' in html and '<tr id="unit-' not in html
     assert "Báo cáo này gồm 7 đơn vị, nhiều hơn mức 6 đơn vị mà một bản in liệt kê được." in html
     assert f'href="/reports/coverage?as_of={AS_OF}&amp;format=xlsx"' in html
