@@ -512,12 +512,19 @@ def _lock_units(session: orm.Session, org_ids: list[int]) -> None:
     if _dialect(session) != "postgresql":
         return
     if len(org_ids) > LOCK_EACH_UP_TO:
-        session.execute(sa.text("LOCK TABLE unit_standing IN EXCLUSIVE MODE"))
+        _lock_every_unit(session)
         return
     # This mode does not block other recounts; it waits for a whole-table one (and makes it wait).
     session.execute(sa.text("LOCK TABLE unit_standing IN ROW EXCLUSIVE MODE"))
     for org_id in org_ids:  # in order: two recounts of overlapping unions cannot deadlock
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_CLASS, org_id)))
+
+
+def _lock_every_unit(session: orm.Session) -> None:
+    """PostgreSQL: no union recounted by anyone else until this transaction ends (reports still
+    read); for a rebuild, a large batch, or days cleared course-wide."""
+    if _dialect(session) == "postgresql":
+        session.execute(sa.text("LOCK TABLE unit_standing IN EXCLUSIVE MODE"))
 
 
 def _chunks(items: list, size: int = CHUNK):  # type: ignore[no-untyped-def]
@@ -537,8 +544,7 @@ def rebuild_courses(course_ids: list[int], session: orm.Session | None = None) -
     """Count every union of the courses again, from today's roster, the standing rows and the
     chairs' lessons and completions."""
     session = session or db.session()
-    if _dialect(session) == "postgresql":
-        session.execute(sa.text("LOCK TABLE unit_standing IN EXCLUSIVE MODE"))
+    _lock_every_unit(session)
     for model in (UnitStanding, CoverageRollup, ModuleRollup):
         session.execute(sa.delete(model).where(model.course_id.in_(course_ids)))
     # A course at a time, its sums written before the next is counted: at XL the five
@@ -593,8 +599,6 @@ def forget_done(session: orm.Session, course_id: int, *, aware: bool, trained: b
     """Modules nobody has begun start counting (standing._start_counting): no chair has met
     awareness (`aware`) or the core modules (`trained`) any more, and nothing else changed.
     Every union of the course and every sum forgets those days, in place."""
-    if _dialect(session) == "postgresql":  # as a rebuild: no union recounted meanwhile
-        session.execute(sa.text("LOCK TABLE unit_standing IN EXCLUSIVE MODE"))
     unit = UnitStanding.__table__.c
     days = [column for column, wanted in ((unit.aware_on, aware), (unit.trained_on, trained))
             if wanted]  # fmt: skip
@@ -602,6 +606,7 @@ def forget_done(session: orm.Session, course_id: int, *, aware: bool, trained: b
                                       ("trained_large", trained)) if wanted]  # fmt: skip
     if not days:
         return
+    _lock_every_unit(session)  # as a rebuild: no union recounted meanwhile
     session.execute(
         sa.update(UnitStanding.__table__)
         .where(unit.course_id == course_id, sa.or_(*(day.is_not(None) for day in days)))
