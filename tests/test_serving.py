@@ -14,7 +14,7 @@ from lms.db import db
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each costs a serving process megabytes at start; each is loaded where it is used.
-LAZY = ("alembic", "flask_migrate", "openpyxl", "icalendar", "qrcode", "weasyprint")
+LAZY = ("alembic", "flask_migrate", "openpyxl", "xlsxwriter", "icalendar", "qrcode", "weasyprint")
 
 
 def test_a_forked_child_opens_its_own_connections(app) -> None:

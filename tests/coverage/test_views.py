@@ -301,20 +301,30 @@ def test_a_report_too_long_to_print_points_to_the_files(
 
 
 def test_exports_are_formula_safe(staff_a, scenario) -> None:
-    """EXP-01 and EXP-02: a unit name that looks like a formula stays text."""
+    """EXP-01 and EXP-02: a unit name that looks like a formula, or like a link, stays text;
+    the members stay a number."""
     from lms.db import db
     from tests.factories import make_org
 
     hostile = '=HYPERLINK("http://x","y")'
+    link = "https://evil.example/dang-nhap"
     make_org("A-8", kind="grassroots", parent=_org("A"), sector="state", members=5, name=hostile)
+    make_org("A-9", kind="grassroots", parent=_org("A"), sector="state", members=1500, name=link)
     db.session.commit()
     rows = _csv_rows(staff_a.get(URL + "&format=csv&sort=code"))
-    assert rows[-1][:2] == ["A-8", "'" + hostile]
-    data = staff_a.get(URL + "&format=xlsx").get_data()
+    assert rows[-2][:2] == ["A-8", "'" + hostile]
+    data = staff_a.get(URL + "&format=xlsx&sort=code").get_data()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
         assert sheets and not any(b"<f>" in archive.read(n) for n in sheets)
-        assert any(b"HYPERLINK" in archive.read(n) for n in archive.namelist())
+        assert not any(b"<hyperlink" in archive.read(n) for n in sheets)
+        assert not any("_rels" in n for n in sheets)  # no link targets beside the sheets
+    book = load_workbook(io.BytesIO(data))
+    cells = {row[0].value: row for row in book["Đơn vị"].iter_rows(min_row=2)}
+    for code, name, members in (("A-8", hostile, 5), ("A-9", link, 1500)):
+        assert (cells[code][1].value, cells[code][1].data_type) == (name, "s")
+        assert (cells[code][3].value, cells[code][3].data_type) == (members, "n")
+        assert cells[code][1].hyperlink is None
 
 
 def _org(code: str):  # type: ignore[no-untyped-def]
