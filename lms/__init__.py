@@ -5,7 +5,7 @@ from pathlib import Path
 from flask import Flask
 
 from lms import config
-from lms.db import db, init_migrate, track_engines
+from lms.db import commit_reads, db, init_migrate, track_engines
 from lms.extensions import babel, csrf, login_manager
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.apply_settings(app)
     db.init_app(app)
     track_engines(app)
+    commit_reads(app)
     init_migrate(app, ROOT / "migrations")
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -1,9 +1,22 @@
 """Database settings the benchmark relies on: SQLite in WAL mode with a busy timeout,
-PostgreSQL without parallel workers for short statements."""
+PostgreSQL without parallel workers for short statements, and reading requests that keep
+psycopg's prepared statements (they end with COMMIT, never at the cost of a write kept)."""
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
 
+from lms import create_app
+from lms.accounts.models import User
 from lms.db import db
+from tests.conftest import Client, base_config, fresh_database
+from tests.factories import make_user
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def _setting(sqlite_pragma: str, pg_name: str) -> str:
@@ -22,3 +35,53 @@ def test_each_backend_is_tuned_for_short_concurrent_requests(app) -> None:
         else:
             assert _setting("", "max_parallel_workers_per_gather") == "0"
 
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Flask]:
+    """The app on a fresh database with real commits (not the suite's rolled-back transaction),
+    a learner, and a route that writes on GET and returns normally."""
+    with fresh_database(tmp_path, "lms_reads") as url:
+        app = create_app(base_config(url))
+        app.test_client_class = Client
+
+        @app.get("/_writes-then-answers")
+        def writes_then_answers() -> str:
+            make_user("khong.duoc.luu")
+            db.session.flush()  # written, not committed: the request's end must undo it
+            return "ok"
+
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS))
+            make_user("hocvien.doc")
+            db.session.commit()
+            db.session.remove()
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+@pytest.mark.postgres_only
+def test_reading_pages_keep_their_statements_prepared_on_postgresql(served) -> None:
+    """psycopg prepares a statement the fifth time a connection runs it and forgets all of them
+    at a ROLLBACK: pages that only read end with COMMIT, so their statements stay prepared."""
+    client = served.test_client()
+    assert client.login("hocvien.doc").status_code == 302
+    for _ in range(6):
+        assert client.get("/").status_code == 200
+    with served.app_context():
+        assert db.engine.pool.checkedin() == 1  # every request used this one connection
+        prepared = db.session.execute(sa.text("SELECT count(*) FROM pg_prepared_statements"))
+        assert prepared.scalar() > 0
+
+
+def test_a_get_that_wrote_and_answered_still_writes_nothing(served) -> None:
+    client = served.test_client()
+    assert client.get("/_writes-then-answers").get_data(as_text=True) == "ok"
+    with served.app_context():
+        assert (
+            db.session.scalar(sa.select(User.id).where(User.username == "khong.duoc.luu")) is None
+        )
+        assert db.session.scalar(sa.select(User.id).where(User.username == "hocvien.doc"))
