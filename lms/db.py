@@ -230,24 +230,27 @@ def _note_writes(conn, cursor, statement, parameters, context, executemany) -> N
 
 
 def commit_reads(app: Flask) -> None:
-    """End a GET or HEAD request whose transaction wrote nothing with COMMIT on PostgreSQL."""
+    """End a GET or HEAD request whose transaction wrote nothing with COMMIT on PostgreSQL,
+    once its response is complete. A streamed response (a CSV or a call list) still reads
+    while it is sent, through objects and cursors of this transaction: it ends as before."""
 
-    @app.teardown_request  # before Flask-SQLAlchemy's end of the session, which rolls back
-    def _commit_reads(exc: BaseException | None) -> None:
-        if exc is not None or request.method not in ("GET", "HEAD"):
-            return
-        if not db.session.registry.has():
-            return
+    @app.after_request
+    def _commit_reads(response):  # type: ignore[no-untyped-def]
+        if request.method not in ("GET", "HEAD") or response.status_code >= 400:
+            return response
+        if response.is_streamed or not db.session.registry.has():
+            return response
         session = db.session()
         if not session.in_transaction() or session.new or session.dirty or session.deleted:
-            return
+            return response
         conn = session.connection()
         if conn.dialect.name != "postgresql" or conn.info.get(_WROTE):
-            return
+            return response
         try:
             session.commit()
         except sa.exc.SQLAlchemyError:
             session.rollback()
+        return response
 
 
 # Every engine of this process, so that a forked child can let go of the parent's connections.

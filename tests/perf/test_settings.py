@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, Response, stream_with_context
 from flask_migrate import upgrade
 
 from lms import create_app
@@ -50,9 +50,19 @@ def served(tmp_path: Path) -> Iterator[Flask]:
             db.session.flush()  # written, not committed: the request's end must undo it
             return "ok"
 
+        @app.get("/_streams")
+        def streams() -> Response:
+            user = db.session.scalars(sa.select(User).where(User.username == "hocvien.doc")).one()
+
+            def rows() -> Iterator[str]:
+                yield "name\r\n"
+                yield f"{user.full_name}\r\n"  # read while the response is being sent
+
+            return Response(stream_with_context(rows()), mimetype="text/csv")
+
         with app.app_context():
             upgrade(directory=str(MIGRATIONS))
-            make_user("hocvien.doc")
+            make_user("hocvien.doc", full_name="Lê Thị Đọc")
             db.session.commit()
             db.session.remove()
         try:
@@ -85,3 +95,11 @@ def test_a_get_that_wrote_and_answered_still_writes_nothing(served) -> None:
             db.session.scalar(sa.select(User.id).where(User.username == "khong.duoc.luu")) is None
         )
         assert db.session.scalar(sa.select(User.id).where(User.username == "hocvien.doc"))
+
+
+def test_a_streamed_page_reads_its_objects_while_it_is_sent(served) -> None:
+    """A response sent as it is produced keeps its transaction until the end (not committed
+    after the view returned, which would expire the objects it still reads)."""
+    response = served.test_client().get("/_streams")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "name\r\nLê Thị Đọc\r\n"
