@@ -241,10 +241,9 @@ def commit_reads(app: Flask) -> None:
         if response.is_streamed or not db.session.registry.has():
             return response
         session = db.session()
-        if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        if session.get_bind().dialect.name != "postgresql" or not session.in_transaction():
             return response
-        conn = session.connection()
-        if conn.dialect.name != "postgresql" or conn.info.get(_WROTE):
+        if session.new or session.dirty or session.deleted or session.connection().info.get(_WROTE):
             return response
         try:
             session.commit()
