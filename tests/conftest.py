@@ -103,6 +103,28 @@ def fresh_database(folder: Path, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+@contextmanager
+def migrated_app(folder: Path, prefix: str, **config: object) -> Iterator[Flask]:
+    """The app on a brand-new, migrated database of the backend under test, for tests that
+    commit for real (settings in `config` on top of the suite's); its sessions and pooled
+    connections are let go of afterwards, and the database dropped."""
+    with fresh_database(folder, prefix) as url:
+        app = create_app(base_config(url) | config)
+        app.test_client_class = Client
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS))
+            db.session.remove()
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
 def reset_database(engine: sa.Engine) -> None:
     """Drop everything so the migrations run from an empty database."""
     with engine.begin() as conn:

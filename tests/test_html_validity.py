@@ -15,13 +15,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 
-from lms import create_app
 from lms.db import db
 from lms.demo import DEMO_PASSWORD
 from tests import drill
-from tests.conftest import REQUIRE_ALL, Client, base_config, fresh_database
+from tests.conftest import REQUIRE_ALL, migrated_app
 
 PAGES = {
     None: ["/login", "/help", "/privacy", "/invite", "/khong-co-trang-nay"],
@@ -56,19 +54,9 @@ def vnu_jar() -> Path:
 @pytest.fixture(scope="module")
 def populated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("html")
-    with fresh_database(folder, "lms_html") as url:
-        app = create_app(base_config(url) | {"ROSTER_UPLOAD_FOLDER": str(folder / "kept")})
-        with app.app_context():
-            upgrade(directory=str(drill.ROOT / "migrations"))
-            db.session.remove()
+    with migrated_app(folder, "lms_html", ROSTER_UPLOAD_FOLDER=str(folder / "kept")) as app:
         drill.populate(app)
-        app.test_client_class = Client
-        try:
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app
 
 
 def places(app: Flask) -> dict[str, str]:

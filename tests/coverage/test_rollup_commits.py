@@ -15,13 +15,12 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 
-from lms import create_app
 from lms.coverage import queries
 from lms.db import db, vn_today
 from lms.orgs.models import Organization
 from lms.progress import rollup
 from lms.progress.models import CoverageRollup
-from tests.conftest import Client, base_config, fresh_database
+from tests.conftest import migrated_app
 from tests.factories import make_course, make_lesson, make_module, make_org, make_user
 from tests.progress.test_concurrency import all_at_once, signed_in
 
@@ -34,11 +33,8 @@ CHAIRS = [f"chutich{n}" for n in range(6)]
 def district(tmp_path: Path) -> Iterator[Flask]:
     """A province with one district of six unions, each with a chair; a one-lesson awareness
     module (the lesson done completes it, and with it the chair's awareness)."""
-    with fresh_database(tmp_path, "lms_rollup") as url:
-        app = create_app(base_config(url))
-        app.test_client_class = Client
+    with migrated_app(tmp_path, "lms_rollup") as app:
         with app.app_context():
-            upgrade(directory=str(MIGRATIONS))
             province = make_org("CP", kind="province")
             area = make_org("CH", kind="district", parent=province)
             course = make_course("khoa-cuon", published=True)
@@ -47,12 +43,7 @@ def district(tmp_path: Path) -> Iterator[Flask]:
                 unit = make_org(f"CU{n}", kind="grassroots", parent=area, sector="non_state")
                 make_user(username, org=unit, position="chair")
             db.session.commit()
-        try:
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app
 
 
 def both_ways(app: Flask, code: str | None, as_of: date) -> tuple[tuple, tuple]:

@@ -21,15 +21,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 
-from lms import create_app, write_turn
+from lms import write_turn
 from lms.accounts.models import UserSession
 from lms.db import db, utcnow
-from tests.conftest import PG_URL, Client, base_config, elsewhere_during, fresh_database
+from tests.conftest import PG_URL, Client, elsewhere_during, migrated_app
 from tests.factories import make_user
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 # Short, so that a request held by a lock gives up quickly in the tests (production: 5 s).
 LOCK_WAIT_MS = 300
 
@@ -37,20 +35,12 @@ LOCK_WAIT_MS = 300
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
     """The app on a fresh, migrated database with one learner; yields (app, database URL)."""
-    with fresh_database(tmp_path, "lms_fault") as url:
-        app = create_app(base_config(url) | {"DATABASE_LOCK_TIMEOUT_MS": LOCK_WAIT_MS})
-        app.test_client_class = Client
+    with migrated_app(tmp_path, "lms_fault", DATABASE_LOCK_TIMEOUT_MS=LOCK_WAIT_MS) as app:
         with app.app_context():
-            upgrade(directory=str(MIGRATIONS))
             make_user("hocvien.loi")
             db.session.commit()
             db.session.remove()
-        try:
-            yield app, url
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app, app.config["DATABASE_URL"]
 
 
 def sessions_in(app: Flask) -> int:

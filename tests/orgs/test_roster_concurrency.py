@@ -15,37 +15,27 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 
-from lms import create_app
 from lms.accounts.models import User
 from lms.db import db
 from lms.orgs.models import Officer, Organization
 from lms.orgs.roster import parse_roster
 from lms.orgs.roster_import import IMPORT_LOCK, import_roster, plan_roster
-from tests.conftest import Client, base_config, fresh_database
+from tests.conftest import Client, migrated_app
 from tests.orgs.roster_helpers import counts, example_bytes, make_federation
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 RACERS = 4
 
 
 @pytest.fixture
 def federation(tmp_path: Path) -> Iterator[Flask]:
     """The province and its two districts with their staff, committed; nothing imported yet."""
-    with fresh_database(tmp_path, "lms_roster_race") as url:
-        app = create_app(base_config(url) | {"ROSTER_UPLOAD_FOLDER": str(tmp_path / "kept")})
-        app.test_client_class = Client
+    kept = str(tmp_path / "kept")
+    with migrated_app(tmp_path, "lms_roster_race", ROSTER_UPLOAD_FOLDER=kept) as app:
         with app.app_context():
-            upgrade(directory=str(MIGRATIONS))
             make_federation()
             db.session.commit()
-        try:
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app
 
 
 def expected(app: Flask) -> tuple[int, int, int]:

@@ -8,15 +8,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask, Response, stream_with_context
-from flask_migrate import upgrade
 
-from lms import create_app
 from lms.accounts.models import User
 from lms.db import db
-from tests.conftest import Client, base_config, fresh_database
+from tests.conftest import migrated_app
 from tests.factories import make_user
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def _setting(sqlite_pragma: str, pg_name: str) -> str:
@@ -40,9 +36,7 @@ def test_each_backend_is_tuned_for_short_concurrent_requests(app) -> None:
 def served(tmp_path: Path) -> Iterator[Flask]:
     """The app on a fresh database with real commits (not the suite's rolled-back transaction),
     a learner, and a route that writes on GET and returns normally."""
-    with fresh_database(tmp_path, "lms_reads") as url:
-        app = create_app(base_config(url))
-        app.test_client_class = Client
+    with migrated_app(tmp_path, "lms_reads") as app:
 
         @app.get("/_writes-then-answers")
         def writes_then_answers() -> str:
@@ -61,16 +55,10 @@ def served(tmp_path: Path) -> Iterator[Flask]:
             return Response(stream_with_context(rows()), mimetype="text/csv")
 
         with app.app_context():
-            upgrade(directory=str(MIGRATIONS))
             make_user("hocvien.doc", full_name="Lê Thị Đọc")
             db.session.commit()
             db.session.remove()
-        try:
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app
 
 
 @pytest.mark.postgres_only

@@ -11,15 +11,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 
-from lms import create_app
 from lms.db import db
 from lms.progress.models import Certificate, Completion, LessonProgress
-from tests.conftest import Client, base_config, fresh_database
+from tests.conftest import migrated_app
 from tests.factories import make_course, make_lesson, make_module, make_user
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 LESSON = "/learn/khoa-dong-thoi/mo-dun/bai"
 PEOPLE = [f"hocvien{n}" for n in range(6)]
 
@@ -27,22 +24,14 @@ PEOPLE = [f"hocvien{n}" for n in range(6)]
 @pytest.fixture
 def race(tmp_path: Path) -> Iterator[Flask]:
     """A one-lesson module (no quiz: the lesson done completes it) and six learners."""
-    with fresh_database(tmp_path, "lms_race_done") as url:
-        app = create_app(base_config(url))
-        app.test_client_class = Client
+    with migrated_app(tmp_path, "lms_race_done") as app:
         with app.app_context():
-            upgrade(directory=str(MIGRATIONS))
             module = make_module(make_course("khoa-dong-thoi", published=True), "mo-dun")
             make_lesson(module, "bai")
             for username in PEOPLE:
                 make_user(username)
             db.session.commit()
-        try:
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app
 
 
 def signed_in(app: Flask, username: str) -> tuple[str, str]:
