@@ -211,7 +211,7 @@ def start_writing() -> None:
 # request with the session's rollback meant nothing was ever prepared: every page parsed and
 # planned its statements again. For a transaction that wrote nothing COMMIT and ROLLBACK are the
 # same, so a reading request commits (at XL the lesson page's PostgreSQL backend CPU went from
-# 1,2-1,3 to 0,3-0,5 ms). Anything that may have written still ends with the rollback.
+# 1,1-1,7 to 0,3-0,4 ms). Anything that may have written still ends with the rollback.
 
 _WROTE = "lms_wrote"
 _READING = re.compile(r"\s*(?:SELECT|select)\b")
