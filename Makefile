@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 SECRET_FILE := instance/secret_key
 
-.PHONY: run test install translations extract-messages test-sqlite test-postgres static test-browser test-blackbox clean bench bench-xl
+.PHONY: run test install translations extract-messages test-sqlite test-postgres static test-browser test-blackbox clean bench bench-xl bench-profile
 
 $(BIN)/lms: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,15 @@ bench: install
 bench-xl: install
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 	$(BIN)/python -m benchmarks.run --size XL --seconds 20 --repeat 3 $(BENCH_ARGS)
+
+# Where one scenario's CPU goes under load: py-spy samples the server while wrk drives it, on a
+# database made by benchmarks.generate, e.g.
+#   make bench-profile PROFILE_ARGS="--database-url sqlite:////tmp/xl.db --scenario home"
+PROFILE_ARGS ?= --help
+bench-profile: install
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m benchmarks.profile $(PROFILE_ARGS)
 
 # After changing user-facing strings: refresh the template and both catalogues, then translate.
 extract-messages: $(BIN)/lms

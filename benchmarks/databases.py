@@ -44,6 +44,26 @@ def fresh(backend: str, label: str) -> Iterator[tuple[str, str | None]]:
         admin.dispose()
 
 
+def postgres_name(url: str) -> str | None:
+    """The PostgreSQL database a URL names (its backends are billed with the app), or None."""
+    parsed = sa.make_url(url)
+    return parsed.database if parsed.get_backend_name() == "postgresql" else None
+
+
+def org_code_of(app: Flask, username: str) -> str:
+    """The code of the unit a user belongs to (a staff member's scope)."""
+    from lms.accounts.models import User
+    from lms.db import db
+    from lms.orgs.models import Organization
+
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(Organization.code)
+            .join(User, User.org_id == Organization.id)
+            .where(User.username == username)
+        )
+
+
 def learner_usernames(app: Flask, count: int, offset: int = 0) -> list[str]:
     """Learners spread over the whole tree (every k-th by id), deterministic."""
     from lms.accounts.models import Role, User
