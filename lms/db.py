@@ -282,6 +282,17 @@ def begin_writing() -> None:
         db.session.connection(execution_options={"lms_writes": True})
 
 
+def read_columns(stmt: sa.Select, params: dict[str, Any]) -> sa.CursorResult:
+    """Run a SELECT of plain columns (no entity) on the session's connection as a Core
+    statement: the same rows, without the ORM's work around each statement and its result
+    (about 50 µs of a lesson page's 2 CPU-ms per statement, at XL). Pending changes are flushed
+    first, as Session.execute would."""
+    session = db.session()
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(stmt, params)
+
+
 def upsert(target: Any, session: orm.Session | None = None):  # type: ignore[no-untyped-def]
     """An INSERT into a model or table that can say what to do ON CONFLICT, in the session's
     database (both dialects spell it alike; SQLAlchemy's core insert cannot say it)."""

@@ -21,7 +21,7 @@ from lms.catalog.models import (
     ModuleKind,
     ModuleStatus,
 )
-from lms.db import db, upsert, utcnow, vn_today
+from lms.db import db, read_columns, upsert, utcnow, vn_today
 from lms.live.models import Attendance, LiveSession
 from lms.orgs import services as orgs
 from lms.orgs.models import Position, Sector
@@ -169,7 +169,7 @@ def get_lesson(course_slug: str, module_slug: str, lesson_slug: str) -> Lesson |
 def lesson_page(course_slug: str, module_slug: str, lesson_slug: str) -> LessonPage | None:
     """What get_lesson finds, as plain values for the lesson page (one query)."""
     params = {"course_slug": course_slug, "module_slug": module_slug, "lesson_slug": lesson_slug}
-    row = db.session.execute(_LESSON_PAGE, params).first()
+    row = read_columns(_LESSON_PAGE, params).first()
     if row is None:
         return None
     width = len(LessonPage._fields) - 2
@@ -251,7 +251,7 @@ def module_lessons(user: User, module_ids: list[int]) -> dict[int, list[LessonSt
     params = {"user_id": user.id, "module_ids": list(module_ids)}
     result: dict[int, list[LessonState]] = {i: [] for i in module_ids}
     width = len(LessonItem._fields)
-    for row in db.session.execute(_LESSONS_WITH_PROGRESS, params):
+    for row in read_columns(_LESSONS_WITH_PROGRESS, params):
         item = LessonItem(*row[:width])
         seen = row.progress_of is not None
         result[item.module_id].append(
@@ -410,7 +410,7 @@ def blocks_with_responses(
             BlockItem(*row[:width]),
             None if row.response_id is None else ResponseItem(row.value, row.updated_dt),
         )
-        for row in db.session.execute(_BLOCKS_WITH_RESPONSES, params)
+        for row in read_columns(_BLOCKS_WITH_RESPONSES, params)
     ]
 
 

@@ -64,3 +64,17 @@ def test_the_lesson_page_reads_what_get_lesson_finds(app_ctx) -> None:
     db.session.flush()
     assert services.lesson_page("khoa", "mot", "bai") is None
     assert services.get_lesson("khoa", "mot", "bai") is None
+
+
+def test_the_plain_column_reads_see_changes_not_yet_flushed(app_ctx) -> None:
+    """They run on the connection, below the session; pending changes are flushed first, as
+    Session.execute would."""
+    course = make_course("khoa")
+    module = make_module(course, "mot")
+    lesson = make_lesson(module, "bai")
+    reader = make_user()
+    db.session.add(LessonProgress(user_id=reader.id, lesson_id=lesson.id, module_id=module.id))
+    states = services.module_lessons(reader, [module.id])[module.id]
+    assert [(s.lesson.id, s.seen) for s in states] == [(lesson.id, True)]
+    module.status = ModuleStatus.DRAFT
+    assert services.lesson_page("khoa", "mot", "bai") is None
