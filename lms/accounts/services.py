@@ -135,8 +135,9 @@ def start_session(user: User, user_agent: str = "") -> str:
 
 
 # Built once: every signed-in request runs it, and building it costs more than running it.
+# The session row is read as its one column, not as an object: nothing else of it is used.
 _SESSION_USER = (
-    sa.select(User, UserSession)
+    sa.select(User, UserSession.last_seen_dt)
     .join(UserSession, UserSession.user_id == User.id)
     .where(UserSession.token_hash == sa.bindparam("token_hash"))
 )
@@ -149,14 +150,14 @@ def load_session_user(token: str) -> User | None:
     row = db.session.execute(_SESSION_USER, {"token_hash": _token_hash(token)}).first()
     if row is None:
         return None
-    user, session_row = row
+    user, last_seen = row
     now = utcnow()
     idle = timedelta(days=current_app.config["SESSION_IDLE_DAYS"])
-    if not user.active or session_row.last_seen_dt < now - idle:
+    if not user.active or last_seen < now - idle:
         return None
     # The new last-seen time is saved when the request is done (save_session_touch), not
     # flushed from here in the middle of the request's reads.
-    user.session_touched = session_row.last_seen_dt < now - TOUCH_EVERY
+    user.session_touched = last_seen < now - TOUCH_EVERY
     user.session_token = token
     return user
 
