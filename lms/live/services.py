@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from lms.accounts.models import Role, User
 from lms.authoring.services import can_edit
 from lms.catalog.models import Course, CourseTrainer, Module
-from lms.db import db, utcnow
+from lms.db import db, read_columns, utcnow
 from lms.live import calendar
 from lms.live.models import Attendance, LiveAudience, LiveSession
 from lms.live.providers import PROVIDERS, Join, LinkError, LiveSettings, get_provider
@@ -287,7 +287,7 @@ def _paths_of(user_ids: list[int]) -> dict[int, list[str]]:
         .where(Officer.user_id.in_(user_ids), Officer.ended_on.is_(None))
     )
     found: dict[int, list[str]] = {}
-    for user_id, path in db.session.execute(sa.union_all(own, held)):
+    for user_id, path in read_columns(sa.union_all(own, held), {}):
         found.setdefault(user_id, []).append(path)
     return found
 

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import User
 from lms.catalog.models import BlockKind, Lesson, LessonBlock, Module
-from lms.db import db
+from lms.db import db, read_columns
 from lms.live.models import Attendance, LiveSession
 from lms.progress.models import BlockResponse, LessonProgress
 from lms.quizzes.models import Attempt, Quiz
@@ -73,7 +73,7 @@ _FACTS = _facts_statement()
 
 def facts(user: User, module: Module) -> Facts:
     """Counts for every rule of the module, for this user, in one statement."""
-    row = db.session.execute(_FACTS, {"module_id": module.id, "user_id": user.id}).one()
+    row = read_columns(_FACTS, {"module_id": module.id, "user_id": user.id}).one()
     return Facts(row[0], row[1], bool(row[2]), bool(row[3]), row[4])
 
 
