@@ -100,3 +100,57 @@ def test_upgrade_keeps_existing_quizzes(empty_database_url: str) -> None:
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT version, edit_version FROM quiz")).one() == (3, 1)
         db.engine.dispose()
+
+
+def test_the_upgrade_fills_each_unions_chair_facts_as_the_app_keeps_them(tmp_path: Path) -> None:
+    """The revision that keeps what decides a call on each union's row fills it from what is
+    there: downgraded past it and upgraded again, a database gives back the rows the app kept
+    through a visit, a core completion, a quiz failed twice, an account never activated and a
+    vacancy."""
+    from lms.progress import services as progress
+    from lms.progress.models import CompletionSource, UnitStanding
+    from lms.quizzes import services as quizzes
+    from tests.conftest import migrated_app
+    from tests.factories import (
+        make_course,
+        make_lesson,
+        make_module,
+        make_org,
+        make_quiz,
+        make_tree,
+        make_user,
+    )
+
+    with migrated_app(tmp_path, "lms_chairs") as app, app.app_context():
+        tree = make_tree()
+        course = make_course("chu-de")
+        aware = make_module(course, "nhan-thuc", kind="awareness", position=1)
+        core = make_module(course, "tien-luong", kind="core", position=2)
+        lesson = make_lesson(aware, "bai-1")
+        make_quiz(core, "Hai cộng hai? {=bốn ~ba}")
+        union = lambda code: make_org(code, kind="grassroots", parent=tree["a"], members=50)  # noqa: E731
+        studying = make_user(org=union("U-1"), position="chair")
+        idle = make_user(org=union("U-2"), position="chair", password=None)
+        failing = make_user(org=union("U-3"), position="chair")
+        union("U-4")  # no chair
+        states = progress.module_lessons(studying, [aware.id])[aware.id]
+        progress.record_visit(progress.pending_visit(studying, lesson, states[0], states))
+        progress.record_completion(studying, core, CompletionSource.EXTERNAL)
+        for _ in range(2):
+            attempt, _new = quizzes.start_attempt(failing, quizzes.available_quiz(core.id))
+            db.session.flush()
+            quizzes.submit_attempt(quizzes.load_attempt(failing, attempt.public_id), failing, {}, 0)
+        db.session.commit()
+        columns = [getattr(UnitStanding, c) for c in ("org_id", "chair_id", "chair_activated",
+                   "chair_failed", "chair_seen_on", "chair_core_on")]  # fmt: skip
+        rows = sa.select(*columns).where(UnitStanding.course_id == course.id).order_by("org_id")
+        kept = db.session.execute(rows).all()
+        by_chair = {row.chair_id: row for row in kept}
+        assert by_chair[studying.id].chair_seen_on and by_chair[studying.id].chair_core_on
+        assert not by_chair[idle.id].chair_activated and by_chair[studying.id].chair_activated
+        assert by_chair[failing.id].chair_failed and None in by_chair
+        db.session.remove()
+        downgrade(directory=str(MIGRATIONS), revision="c6010f7ec55a")
+        upgrade(directory=str(MIGRATIONS))
+        assert db.session.execute(rows).all() == kept
+        db.session.remove()

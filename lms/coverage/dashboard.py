@@ -86,6 +86,7 @@ def laggards(ctx: Context, *, page: int = 1, per_page: int = LAGGARDS_SHOWN) -> 
     neither a lesson visit nor a completion in the last 14 days (Vietnam days)."""
     since = vn_today() - timedelta(days=STALLED_DAYS)
     page = max(1, page)
+    rollup.settle()  # the unions' rows say who to call: counted first, as any roll-up read
     rows, total = queries.laggards(
         ctx.terms, ctx.root, since, per_page, offset=(page - 1) * per_page
     )
@@ -100,6 +101,7 @@ def laggards(ctx: Context, *, page: int = 1, per_page: int = LAGGARDS_SHOWN) -> 
 def every_laggard(ctx: Context, batch: int) -> Iterator[Laggard]:
     """Every chair to contact in scope, in the same order, read `batch` rows at a time."""
     since = vn_today() - timedelta(days=STALLED_DAYS)
+    rollup.settle()
     for row in queries.every_laggard(ctx.terms, ctx.root, since, batch):
         yield _laggard(row)
 

@@ -1,7 +1,9 @@
 """What each learner last did in a course, for the dashboard's chairs to contact: the Vietnam day
 of their latest lesson visit and how many of the course's quizzes they failed twice without ever
 passing. One LearnerActivity row per person and course, written by the visit or the submit that
-changes it and rebuilt by `lms rebuild-aggregates`.
+changes it and rebuilt by `lms rebuild-aggregates`. The same two facts about each union's chair
+are copied onto the union's row (UnitStanding.chair_seen_on, chair_failed), which the list
+reads: written here with them, and by the roll-ups whenever they count a union again.
 
 Without it the list searched every unmet chair's visits and attempts on each request: at XL, for
 the worst district's 2.615 unions, most of the dashboard's time.
@@ -12,7 +14,7 @@ from sqlalchemy import orm
 
 from lms.catalog.models import Module
 from lms.db import db, upsert, vn_today
-from lms.progress.models import LearnerActivity, LessonProgress
+from lms.progress.models import LearnerActivity, LessonProgress, UnitStanding
 from lms.progress.standing import vn_day_of
 from lms.quizzes.models import Attempt, Quiz
 
@@ -35,6 +37,17 @@ def seen_today(user_id: int, module_id: int) -> None:
             set_={"last_seen_on": today},
             where=sa.or_(stored.is_(None), stored < today),
         )
+    )
+    unit = UnitStanding.__table__.c
+    course = sa.select(Module.course_id).where(Module.id == module_id).scalar_subquery()
+    db.session.execute(  # the unions this person chairs, if any (an index probe otherwise)
+        UnitStanding.__table__.update()
+        .where(
+            unit.chair_id == user_id,
+            unit.course_id == course,
+            sa.or_(unit.chair_seen_on.is_(None), unit.chair_seen_on < today),
+        )
+        .values(chair_seen_on=today)
     )
 
 
@@ -70,10 +83,18 @@ def quiz_graded(user_id: int, course_id: int, attempt_no: int) -> None:
         .values(user_id=user_id, course_id=course_id, failed_quizzes=count)
         .on_conflict_do_update(index_elements=KEY, set_={"failed_quizzes": count})
     )
+    unit = UnitStanding.__table__.c
+    db.session.execute(
+        UnitStanding.__table__.update()
+        .where(unit.chair_id == user_id, unit.course_id == course_id)
+        .values(chair_failed=count > 0)
+    )
 
 
 def rebuild(session: orm.Session | None = None) -> int:
-    """Rewrite every row from the lesson visits and the attempts; returns the rows written."""
+    """Rewrite every row from the lesson visits and the attempts; returns the rows written.
+    The unions' copies are not touched: rebuild the roll-ups after it (`lms
+    rebuild-aggregates` does both, in that order)."""
     session = session or db.session()
     dialect = session.get_bind().dialect.name
     session.execute(sa.delete(LearnerActivity), execution_options={"synchronize_session": False})

@@ -93,7 +93,7 @@ def export_xapi_command(file) -> None:  # type: ignore[no-untyped-def]
 def rebuild_aggregates_command() -> None:
     """Recompute the coverage aggregates of every course from the completions, and each
     learner's last visit and failed quizzes from the visits and attempts (safe to rerun)."""
+    activity.rebuild()  # first: the unions' rows copy their chairs' activity
     rows = standing.rebuild_all()
-    activity.rebuild()
     db.session.commit()
     click.echo(f"Đã tính lại số liệu bao phủ: {rows} dòng.")

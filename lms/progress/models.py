@@ -165,6 +165,17 @@ class UnitStanding(Model):
     # or completed) and completed, as ordered ids: "21,22,23" and "21".
     modules_started: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     modules_done: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # For the dashboard's chairs to contact, what decides whether to call the chair, so that
+    # the list reads one row per union: the chair, whether they activated their account,
+    # failed a quiz of the course twice without passing it, the day of their latest lesson
+    # visit in the course and of their latest core module. Kept in step by what changes them
+    # (a recount of the union, a visit, a graded quiz, a password set; lms.progress.rollup and
+    # lms.progress.activity).
+    chair_id: Mapped[int | None] = mapped_column(index=True)
+    chair_activated: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    chair_failed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    chair_seen_on: Mapped[date | None]
+    chair_core_on: Mapped[date | None]
 
 
 # The roll-up row that holds the unions themselves rather than a day's completions: a day before

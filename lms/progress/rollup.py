@@ -2,8 +2,11 @@
 province or national report sums a few hundred rows instead of visiting 130.000 unions.
 
 UnitStanding holds what each union adds (its chair's two days, its sector and size, its path,
-and the modules the chair started and completed); CoverageRollup holds the sums per scope (each
-ancestor, and 0 for the whole federation) and day, ModuleRollup the funnel's per module today.
+and the modules the chair started and completed), and beside it what the dashboard's chairs to
+contact read of the chair (CHAIR_COLUMNS: counted with the union, written by visits and submits
+in lms.progress.activity and by a password set, `mark_account`); CoverageRollup holds the sums
+per scope (each ancestor, and 0 for the whole federation) and day, ModuleRollup the funnel's
+per module today.
 
 Whatever can change a union's contribution marks the union in the session: a completion of its
 chair written or revoked (standing.refresh), a union created, moved, resized or re-sectored, a
@@ -27,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql
 
+from lms.accounts.models import User
 from lms.catalog.models import Course, Module, ModuleStatus
 from lms.db import bulk_insert, db, upsert
 from lms.orgs.models import GRASSROOTS, Officer, Organization, Position, Sector
@@ -35,6 +39,7 @@ from lms.progress.models import (
     Completion,
     CourseStanding,
     CoverageRollup,
+    LearnerActivity,
     LessonProgress,
     ModuleRollup,
     UnitStanding,
@@ -51,8 +56,13 @@ LOCK_CLASS = 0x726F6C6C  # "roll": the advisory locks of unions being recounted
 CHUNK = 5000
 
 # A union's contribution: (path, non_state, large, aware_on, trained_on, modules started,
-# modules done), the modules as ordered ids ("21,22").
-Contribution = tuple[str, bool, bool, date | None, date | None, str, str]
+# modules done), the modules as ordered ids ("21,22"); then what the chairs to contact read of
+# its chair (CHAIR_COLUMNS), which adds nothing to the sums.
+Contribution = tuple[str, bool, bool, date | None, date | None, str, str,
+                     int | None, bool, bool, date | None, date | None]  # fmt: skip
+CHAIR_COLUMNS = ("chair_id", "chair_activated", "chair_failed", "chair_seen_on", "chair_core_on")
+UNIT_FIGURES = ("path", "non_state", "large", "aware_on", "trained_on", "modules_started",
+                "modules_done")  # fmt: skip
 Key = tuple[int, int, date]  # course, scope, day
 ModuleKey = tuple[int, int, int]  # course, scope, module
 
@@ -71,7 +81,8 @@ class Deltas:
 def _pending(session: orm.Session) -> dict:
     return session.info.setdefault(
         "rollup",
-        {"units": set(), "chairs": set(), "opened": set(), "courses": set(), "all": False},
+        {"units": set(), "chairs": set(), "opened": set(), "courses": set(), "all": False,
+         "accounts": set()},  # fmt: skip
     )
 
 
@@ -87,6 +98,11 @@ def mark_chair(session: orm.Session, user_id: int, course_id: int) -> None:
 def mark_opened(session: orm.Session, user_id: int, module_id: int) -> None:
     """The person opened the module's first lesson: the funnel counts it if they chair."""
     _pending(session)["opened"].add((module_id, user_id))
+
+
+def mark_account(session: orm.Session, user_id: int) -> None:
+    """The person set a password (or lost it): the unions they chair copy whether they did."""
+    _pending(session)["accounts"].add(user_id)
 
 
 def mark_course(session: orm.Session, course_id: int) -> None:
@@ -111,6 +127,8 @@ def settle(session: orm.Session | None = None) -> None:
         if pending["opened"]:
             # After any recount above, which has then counted these visits already.
             _add_opened(session, pending["opened"])
+        if pending["accounts"]:
+            _copy_activated(session, sorted(pending["accounts"]))
         session.flush()
 
 
@@ -157,6 +175,18 @@ def _add_opened(session: orm.Session, opened: set[tuple[int, int]]) -> None:
             changed,
         )
         _apply(session, deltas)
+
+
+def _copy_activated(session: orm.Session, user_ids: list[int]) -> None:
+    """Whether each of these people activated their account, onto the unions they chair."""
+    unit = UnitStanding.__table__.c
+    activated = sa.select(User.password_hash.is_not(None)).where(User.id == unit.chair_id)
+    for chunk in _chunks(user_ids):
+        session.execute(
+            UnitStanding.__table__.update()
+            .where(unit.chair_id.in_(chunk))
+            .values(chair_activated=activated.scalar_subquery())
+        )
 
 
 def _not_yet_started(session: orm.Session, opened: set[tuple[int, int]]) -> dict:
@@ -253,9 +283,10 @@ def _stored(session: orm.Session, course_ids: list[int], org_ids: list[int]) -> 
             UnitStanding.trained_on,
             UnitStanding.modules_started,
             UnitStanding.modules_done,
+            *(getattr(UnitStanding, name) for name in CHAIR_COLUMNS),
         ).where(UnitStanding.course_id.in_(course_ids), UnitStanding.org_id.in_(org_ids))
     )
-    return {(r[0], r[1]): (*r[2:7], _ordered(r[7]), _ordered(r[8])) for r in rows}
+    return {(r[0], r[1]): (*r[2:7], _ordered(r[7]), _ordered(r[8]), *r[9:]) for r in rows}
 
 
 def _sources(
@@ -284,6 +315,11 @@ def _sources(
             CourseStanding.core_all_on,
             sa.func.coalesce(started, ""),
             sa.func.coalesce(done, ""),
+            chair.user_id,
+            sa.case((User.password_hash.is_not(None), True), else_=False),
+            sa.case((LearnerActivity.failed_quizzes > 0, True), else_=False),
+            LearnerActivity.last_seen_on,
+            _last_core_day(dialect),
         )
         .select_from(Organization)
         .join(Course, Course.id.in_(course_ids))
@@ -301,11 +337,26 @@ def _sources(
                 CourseStanding.user_id == chair.user_id, CourseStanding.course_id == Course.id
             ),
         )
+        .outerjoin(User, User.id == chair.user_id)
+        .outerjoin(
+            LearnerActivity,
+            sa.and_(
+                LearnerActivity.user_id == chair.user_id, LearnerActivity.course_id == Course.id
+            ),
+        )
         .where(Organization.kind == GRASSROOTS)
     )
     if rebuild is not None:
         query = query.outerjoin(lists, lists.c.user_id == chair.user_id)
     return query
+
+
+def _last_core_day(dialect: str) -> sa.ColumnElement:
+    """The day of the chair's latest core module: core_dates is sorted, its last ten characters
+    are that day (SQLite keeps a date as that same text)."""
+    dates = CourseStanding.core_dates
+    day = sa.func.nullif(sa.func.substr(dates, sa.func.length(dates) - 9), "")
+    return sa.cast(day, sa.Date) if dialect == "postgresql" else sa.type_coerce(day, sa.Date)
 
 
 def _looked_up_lists(chair: orm.util.AliasedClass, dialect: str) -> tuple[sa.ScalarSelect, ...]:
@@ -403,7 +454,8 @@ def _counted(session: orm.Session, course_ids: list[int], org_ids: list[int]):  
     stmt = _sources(course_ids, _dialect(session)).where(Organization.id.in_(org_ids))
     for row in session.execute(stmt):
         yield (row[0], row[1]), (row[2], bool(row[3]), bool(row[4]), row[5], row[6],
-                                 _ordered(row[7]), _ordered(row[8]))  # fmt: skip
+                                 _ordered(row[7]), _ordered(row[8]), row[9], bool(row[10]),
+                                 bool(row[11]), row[12], row[13])  # fmt: skip
 
 
 @lru_cache(maxsize=4096)  # a rebuild asks for each district's a few hundred times
@@ -413,7 +465,7 @@ def _scopes(path: str) -> tuple[int, ...]:
 
 
 def _add(deltas: Deltas, course_id: int, unit: Contribution, weight: int) -> None:
-    path, non_state, large, aware_on, trained_on, started, done = unit
+    path, non_state, large, aware_on, trained_on, started, done = unit[:7]
     _add_figures(deltas.figures, course_id, (path, non_state, large, aware_on, trained_on), weight)
     _add_modules(deltas.modules, course_id, (path, non_state, started, done), weight)
 
@@ -443,10 +495,8 @@ def _add_figures(deltas: dict, course_id: int, unit: tuple, weight: int) -> None
 
 
 def _unit_row(course_id: int, org_id: int, unit: Contribution) -> dict:
-    path, non_state, large, aware_on, trained_on, started, done = unit
-    return {"course_id": course_id, "org_id": org_id, "path": path, "non_state": non_state,
-            "large": large, "aware_on": aware_on, "trained_on": trained_on,
-            "modules_started": started, "modules_done": done}  # fmt: skip
+    return {"course_id": course_id, "org_id": org_id,
+            **dict(zip(UNIT_FIGURES + CHAIR_COLUMNS, unit, strict=True))}  # fmt: skip
 
 
 def _write_units(session: orm.Session, gone: list, changed: list[dict]) -> None:
@@ -461,9 +511,7 @@ def _write_units(session: orm.Session, gone: list, changed: list[dict]) -> None:
         stmt = upsert(table, session)
         stmt = stmt.on_conflict_do_update(
             index_elements=["course_id", "org_id"],
-            set_={c: stmt.excluded[c] for c in ("path", "non_state", "large", "aware_on",
-                                                 "trained_on", "modules_started",
-                                                 "modules_done")},  # fmt: skip
+            set_={c: stmt.excluded[c] for c in UNIT_FIGURES + CHAIR_COLUMNS},
         )
         for chunk in _chunks(changed):
             session.execute(stmt, chunk)
@@ -553,8 +601,7 @@ def rebuild_courses(course_ids: list[int], session: orm.Session | None = None) -
         _rebuild_one(session, course_id)
 
 
-_UNIT_COLUMNS = ["course_id", "org_id", "path", "non_state", "large", "aware_on", "trained_on",
-                 "modules_started", "modules_done"]  # fmt: skip
+_UNIT_COLUMNS = ["course_id", "org_id", *UNIT_FIGURES, *CHAIR_COLUMNS]
 
 
 def _rebuild_one(session: orm.Session, course_id: int) -> None:
@@ -712,6 +759,8 @@ def _after_flush(session: orm.Session, _context: object) -> None:
             mark_course(session, obj.id)
         elif isinstance(obj, LessonProgress) and obj in session.new:
             mark_opened(session, obj.user_id, obj.module_id)  # a first visit of the lesson
+        elif isinstance(obj, User) and not fresh and _changed(obj, ("password_hash",)):
+            mark_account(session, obj.id)
 
 
 def _on_execute(state: orm.ORMExecuteState) -> None:

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from lms.coverage import dashboard, services
 from lms.coverage.services import Params
 from lms.db import db, utcnow, vn_today
-from lms.progress import activity
+from lms.progress import activity, standing
 from lms.progress import services as progress
-from lms.progress.models import CompletionSource, LearnerActivity, LessonProgress
+from lms.progress.models import CompletionSource, LearnerActivity, LessonProgress, UnitStanding
 from tests.factories import make_lesson, make_org, make_quiz, make_user
 
 
@@ -48,11 +48,17 @@ def kept(user, course) -> LearnerActivity | None:  # type: ignore[no-untyped-def
 
 
 def set_last_seen(user, course, day) -> None:  # type: ignore[no-untyped-def]
-    """Move a chair's last visit into the past (the clock of this process cannot travel)."""
+    """Move a chair's last visit into the past (the clock of this process cannot travel), with
+    its copy on the union they chair."""
     db.session.execute(
         sa.update(LearnerActivity)
         .where(LearnerActivity.user_id == user.id, LearnerActivity.course_id == course.id)
         .values(last_seen_on=day)
+    )
+    db.session.execute(
+        sa.update(UnitStanding)
+        .where(UnitStanding.chair_id == user.id, UnitStanding.course_id == course.id)
+        .values(chair_seen_on=day)
     )
 
 
@@ -136,10 +142,13 @@ def test_the_rebuild_gives_the_kept_rows(scenario) -> None:
     visit(other, make_lesson(scenario["modules"]["nhan-thuc"], "bai-1"))
     fail_quiz_twice(chair, scenario["modules"]["tien-luong"])
     rows = sa.select(LearnerActivity.__table__).order_by("user_id", "course_id")
-    before = db.session.execute(rows).all()
+    units = sa.select(UnitStanding.__table__).order_by("course_id", "org_id")
+    before, units_before = db.session.execute(rows).all(), db.session.execute(units).all()
     assert len(before) == 2
     activity.rebuild()
     assert db.session.execute(rows).all() == before
+    standing.rebuild_all()  # the unions' rows, with their copies of the chairs' activity
+    assert db.session.execute(units).all() == units_before
 
 
 def test_the_total_counts_every_laggard_beyond_those_shown(scenario) -> None:
@@ -153,3 +162,27 @@ def test_the_total_counts_every_laggard_beyond_those_shown(scenario) -> None:
     assert [p.unit_code for p in second.people] == ["A-7"]
     past = dashboard.laggards(ctx, page=9, per_page=1)
     assert (past.page, [p.unit_code for p in past.people]) == (2, ["A-7"])
+
+
+def test_a_chair_who_sets_a_password_is_no_longer_called_to_activate(scenario) -> None:
+    from lms.accounts import services as accounts
+
+    assert laggards(scenario)["A-4"][0] == "not_activated"
+    accounts.set_password(scenario["chairs"]["A-4"], "Mat-khau-moi-2026!")
+    assert laggards(scenario)["A-4"] == ("not_started", "0912000004")  # nothing done yet
+
+
+def test_the_chair_called_is_todays_chair(scenario) -> None:
+    from lms.orgs import services as orgs
+    from lms.orgs.models import Officer
+
+    newcomer = make_user(phone="0912000005", org=scenario["units"]["A-5"], position="chair")
+    chair = db.session.scalars(
+        sa.select(Officer).where(Officer.user_id == scenario["chairs"]["A-7"].id)
+    ).one()
+    orgs.end_position(chair)
+    found = laggards(scenario)
+    assert found["A-5"] == ("not_started", "0912000005")  # a vacancy until now
+    assert "A-7" not in found  # a vacancy now
+    visit(newcomer, make_lesson(scenario["modules"]["nhan-thuc"], "bai-1"))
+    assert "A-5" not in laggards(scenario)

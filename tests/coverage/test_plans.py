@@ -55,14 +55,14 @@ def plan_lines(statement: str, parameters) -> list[str]:  # type: ignore[no-unty
     return [str(row[-1]) for row in conn.exec_driver_sql(prefix + statement, parameters)]
 
 
-def test_the_chairs_to_contact_read_kept_activity_not_visits_or_attempts(
-    client, scenario, captured
-) -> None:
-    # Each chair's last visit day and failed quizzes are kept per course (learner_activity) and
-    # reached by its key: the list searches no chair's visits or attempts, whatever their number.
+def test_the_chairs_to_contact_read_each_unions_kept_row(client, scenario, captured) -> None:
+    # What decides a call is kept on each union's row of the course (unit_standing, reached by
+    # its key): the list searches no chair's visits or attempts, and reads no chair's activity
+    # row, whatever their number; only the rows shown join the chair's account and standing.
     client.login("canbo.a")
     captured.clear()
     assert client.get(f"/reports/coverage?as_of={AS_OF}").status_code == 200
-    [(statement, parameters)] = [(s, p) for s, p in captured if "learner_activity" in s]
+    [(statement, parameters)] = [(s, p) for s, p in captured if "chair_seen_on" in s]
+    assert "unit_standing" in statement and "learner_activity" not in statement
     assert "lesson_progress" not in statement and " attempt" not in statement
     assert full_scans(statement, parameters) == [], plan_lines(statement, parameters)

@@ -157,7 +157,7 @@ def test_the_call_list_is_one_streamed_pass(staff_a, count_statements, monkeypat
         _header, *rows = _csv_rows(response)
     assert "Content-Length" not in response.headers
     assert [r[3] for r in rows] == ["A-4", "A-7"]
-    passes = [s for s in counter.statements if "learner_activity" in s]
+    passes = [s for s in counter.statements if "chair_seen_on" in s]
     assert len(passes) == 1 and "LIMIT" not in passes[0].upper()
 
 
