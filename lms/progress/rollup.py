@@ -61,6 +61,11 @@ CHUNK = 5000
 Contribution = tuple[str, bool, bool, date | None, date | None, str, str,
                      int | None, bool, bool, date | None, date | None]  # fmt: skip
 CHAIR_COLUMNS = ("chair_id", "chair_activated", "chair_failed", "chair_seen_on", "chair_core_on")
+# Of those, the ones the person's own writes keep (a visit, a graded quiz, a password set,
+# outside the unions' recount locks): a recount of the union writes them only for a new chair,
+# so that one that read the person's activity before such a write committed (PostgreSQL) does
+# not put the older value back. A rebuild writes them all.
+KEPT_BY_THE_PERSON = ("chair_activated", "chair_failed", "chair_seen_on")
 UNIT_FIGURES = ("path", "non_state", "large", "aware_on", "trained_on", "modules_started",
                 "modules_done")  # fmt: skip
 Key = tuple[int, int, date]  # course, scope, day
@@ -509,9 +514,15 @@ def _write_units(session: orm.Session, gone: list, changed: list[dict]) -> None:
     if changed:
         table = UnitStanding.__table__
         stmt = upsert(table, session)
+        same_chair = table.c.chair_id == stmt.excluded.chair_id
         stmt = stmt.on_conflict_do_update(
             index_elements=["course_id", "org_id"],
-            set_={c: stmt.excluded[c] for c in UNIT_FIGURES + CHAIR_COLUMNS},
+            set_={
+                c: sa.case((same_chair, table.c[c]), else_=stmt.excluded[c])
+                if c in KEPT_BY_THE_PERSON
+                else stmt.excluded[c]
+                for c in UNIT_FIGURES + CHAIR_COLUMNS
+            },
         )
         for chunk in _chunks(changed):
             session.execute(stmt, chunk)

@@ -186,3 +186,23 @@ def test_the_chair_called_is_todays_chair(scenario) -> None:
     assert "A-7" not in found  # a vacancy now
     visit(newcomer, make_lesson(scenario["modules"]["nhan-thuc"], "bai-1"))
     assert "A-5" not in laggards(scenario)
+
+
+def test_a_recount_of_the_union_keeps_what_the_chairs_own_writes_kept(scenario) -> None:
+    """On PostgreSQL a recount may read the chair's activity before the chair's visit commits;
+    it must not put the older day back over the one the visit wrote. A recount writes those
+    facts for a new chair only."""
+    chair, course = scenario["chairs"]["A-7"], scenario["course"]
+    visit(chair, make_lesson(scenario["modules"]["tien-luong"], "bai-1"))
+    stale = vn_today() - timedelta(days=30)  # what such a recount would have read
+    db.session.execute(
+        sa.update(LearnerActivity)
+        .where(LearnerActivity.user_id == chair.id, LearnerActivity.course_id == course.id)
+        .values(last_seen_on=stale)
+    )
+    scenario["units"]["A-7"].member_count = 51  # the union is counted again
+    assert "A-7" not in laggards(scenario)
+    kept = sa.select(UnitStanding.chair_seen_on).where(
+        UnitStanding.chair_id == chair.id, UnitStanding.course_id == course.id
+    )
+    assert db.session.scalar(kept) == vn_today()
