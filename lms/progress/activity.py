@@ -84,10 +84,13 @@ def quiz_graded(user_id: int, course_id: int, attempt_no: int) -> None:
         .on_conflict_do_update(index_elements=KEY, set_={"failed_quizzes": count})
     )
     unit = UnitStanding.__table__.c
+    kept = sa.select(LearnerActivity.failed_quizzes > 0).where(
+        LearnerActivity.user_id == user_id, LearnerActivity.course_id == course_id
+    )  # the row just written, by its key, rather than counting the attempts again
     db.session.execute(
         UnitStanding.__table__.update()
         .where(unit.chair_id == user_id, unit.course_id == course_id)
-        .values(chair_failed=count > 0)
+        .values(chair_failed=kept.scalar_subquery())
     )
 
 
