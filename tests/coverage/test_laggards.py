@@ -206,3 +206,20 @@ def test_a_recount_of_the_union_keeps_what_the_chairs_own_writes_kept(scenario) 
         UnitStanding.chair_id == chair.id, UnitStanding.course_id == course.id
     )
     assert db.session.scalar(kept) == vn_today()
+
+
+def test_rebuild_aggregates_rebuilds_the_activity_before_the_unions_copy_it(
+    scenario, runner
+) -> None:
+    chair, course = scenario["chairs"]["A-7"], scenario["course"]
+    visit(chair, make_lesson(scenario["modules"]["tien-luong"], "bai-1"))
+    db.session.execute(sa.delete(LearnerActivity))  # lost, as the rebuild must not mind
+    db.session.execute(sa.update(UnitStanding).values(chair_seen_on=None))
+    db.session.commit()
+    result = runner.invoke(args=["rebuild-aggregates"])
+    assert result.exit_code == 0, result.output
+    kept = sa.select(UnitStanding.chair_seen_on).where(
+        UnitStanding.chair_id == chair.id, UnitStanding.course_id == course.id
+    )
+    assert db.session.scalar(kept) == vn_today()
+    assert "A-7" not in laggards(scenario)
